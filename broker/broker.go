@@ -1,0 +1,113 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Config is everything Open needs.
+type Config struct {
+	// Conn reaches an external NATS; when Conn.URL is empty an embedded server is started instead.
+	Conn     ConnConfig
+	Embedded EmbeddedConfig
+	Stream   StreamConfig
+	// PublishTimeout bounds each publish (see Publisher).
+	PublishTimeout time.Duration
+}
+
+// Broker is an open connection to JetStream with avatarbus's stream in place, and the embedded
+// server when avatarbus runs one.
+type Broker struct {
+	Server *server.Server // nil when connected to an external NATS
+	Conn   *nats.Conn
+	JS     jetstream.JetStream
+	cfg    Config
+	log    zerolog.Logger
+}
+
+// Open starts the embedded server (when cfg.Conn.URL is empty) or connects to the external one,
+// then creates or updates the stream. It keeps trying to reach the stream until ctx ends, so avatarbus
+// can start before its cluster is ready.
+func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) {
+	b := &Broker{cfg: cfg, log: log}
+	var err error
+	if cfg.Conn.URL == "" {
+		if b.Server, err = StartEmbedded(cfg.Embedded, log); err != nil {
+			return nil, err
+		}
+		log.Info().Str("listen", b.Server.ClientURL()).Str("store_dir", cfg.Embedded.StoreDir).
+			Msg("embedded NATS JetStream started")
+		b.Conn, err = dialEmbedded(b.Server, cfg.Conn.Name, log)
+	} else {
+		b.Conn, err = dialExternal(cfg.Conn, log, b.ensureStreamAfterReconnect)
+	}
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	if b.JS, err = jetstream.New(b.Conn); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	for attempt := 1; ; attempt++ {
+		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err = EnsureStream(tctx, b.JS, cfg.Stream)
+		cancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			b.Close()
+			return nil, fmt.Errorf("stream %s: %w (last error: %w)", cfg.Stream.Name, ctx.Err(), err)
+		}
+		log.Warn().Err(err).Int("attempt", attempt).Msg("stream not ready; retrying")
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	log.Info().Str("stream", cfg.Stream.Name).Strs("subjects", cfg.Stream.Subjects).
+		Dur("duplicate_window", cfg.Stream.Duplicates).Int("replicas", cfg.Stream.Replicas).Msg("stream ready")
+	return b, nil
+}
+
+// ensureStreamAfterReconnect puts the stream back after a reconnect, for a server that came back
+// empty (a new node, a wiped store): without it every publish would fail until a restart.
+func (b *Broker) ensureStreamAfterReconnect() {
+	if b.JS == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := EnsureStream(ctx, b.JS, b.cfg.Stream); err != nil {
+		b.log.Warn().Err(err).Msg("could not ensure stream after reconnect")
+	}
+}
+
+// Publisher returns a Publisher into the stream.
+func (b *Broker) Publisher() *Publisher {
+	return NewPublisher(b.Conn, b.JS, b.cfg.Stream.Name, b.cfg.PublishTimeout)
+}
+
+// Close drains the connection (in-flight acks are received) and stops the embedded server, in
+// that order.
+func (b *Broker) Close() {
+	if b.Conn != nil && !b.Conn.IsClosed() {
+		if err := b.Conn.Drain(); err != nil {
+			b.Conn.Close()
+		}
+		for i := 0; i < 100 && !b.Conn.IsClosed(); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if b.Server != nil {
+		b.Server.Shutdown()
+		b.Server.WaitForShutdown()
+	}
+}

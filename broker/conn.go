@@ -1,0 +1,94 @@
+package broker
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+)
+
+// ConnConfig says how to reach an external NATS server or cluster.
+type ConnConfig struct {
+	URL      string // one or more comma-separated URLs
+	Creds    string // creds file
+	User     string
+	Password string
+	Token    string
+	TLS      TLSConfig
+	Name     string // connection name shown by the server
+}
+
+// TLSConfig holds client TLS settings; all empty means TLS only if the URL says tls://.
+type TLSConfig struct {
+	CA, Cert, Key      string
+	InsecureSkipVerify bool
+}
+
+// connOptions are the options every avatarbus connection uses. Publishing must fail fast while
+// disconnected (ReconnectBufSize -1): a publish buffered across a reconnect is not stored, and the
+// ingest answers 2xx only for stored events.
+func connOptions(name string, log zerolog.Logger, onReconnect func()) []nats.Option {
+	return []nats.Option{
+		nats.Name(name),
+		nats.ReconnectBufSize(-1),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectJitter(100*time.Millisecond, time.Second),
+		nats.Timeout(2 * time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn().Err(err).Msg("disconnected from NATS; answering 503 until reconnected")
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info().Str("url", c.ConnectedUrlRedacted()).Msg("reconnected to NATS")
+			if onReconnect != nil {
+				go onReconnect()
+			}
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Warn().Err(err).Msg("NATS async error")
+		}),
+	}
+}
+
+// dialExternal connects to the NATS server(s) of cfg.
+func dialExternal(cfg ConnConfig, log zerolog.Logger, onReconnect func()) (*nats.Conn, error) {
+	opts := connOptions(cfg.Name, log, onReconnect)
+	switch {
+	case cfg.Creds != "":
+		opts = append(opts, nats.UserCredentials(cfg.Creds))
+	case cfg.Token != "":
+		opts = append(opts, nats.Token(cfg.Token))
+	case cfg.User != "":
+		opts = append(opts, nats.UserInfo(cfg.User, cfg.Password))
+	}
+	if cfg.TLS.CA != "" {
+		opts = append(opts, nats.RootCAs(cfg.TLS.CA))
+	}
+	if cfg.TLS.Cert != "" || cfg.TLS.Key != "" {
+		if cfg.TLS.Cert == "" || cfg.TLS.Key == "" {
+			return nil, errors.New("nats tls: cert and key must be set together")
+		}
+		opts = append(opts, nats.ClientCert(cfg.TLS.Cert, cfg.TLS.Key))
+	}
+	if cfg.TLS.InsecureSkipVerify {
+		opts = append(opts, nats.Secure(&tls.Config{InsecureSkipVerify: true})) //nolint:gosec // explicit operator opt-in
+	}
+	nc, err := nats.Connect(cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(cfg.URL), err)
+	}
+	return nc, nil
+}
+
+// dialEmbedded connects to the in-process server without a socket.
+func dialEmbedded(srv *server.Server, name string, log zerolog.Logger) (*nats.Conn, error) {
+	nc, err := nats.Connect("", append(connOptions(name, log, nil), nats.InProcessServer(srv))...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to embedded NATS: %w", err)
+	}
+	return nc, nil
+}

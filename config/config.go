@@ -1,0 +1,190 @@
+package config
+
+// Config is the complete avatarbus configuration.
+type Config struct {
+	// Listen is the address of the ingest HTTP server (host:port), default ":8080".
+	Listen string `yaml:"listen"`
+	// AdminListen is the address of the admin HTTP server (health, metrics),
+	// default "127.0.0.1:9090".
+	AdminListen string `yaml:"admin_listen"`
+	// NATS configures the connection to NATS, or the embedded server.
+	NATS NATS `yaml:"nats"`
+	// Stream configures the JetStream stream events are published to.
+	Stream Stream `yaml:"stream"`
+	// Sources are the webhook endpoints, one per platform account.
+	Sources []Source `yaml:"sources"`
+	// Log configures logging.
+	Log Log `yaml:"log"`
+	// Routes are outgoing webhook deliveries fed from the stream.
+	Routes []Route `yaml:"routes"`
+
+	// refs remembers the secret references (by dotted path) that were
+	// resolved into this configuration, so they can be re-read later.
+	refs map[string]secretRef
+}
+
+// NATS configures the NATS connection.
+type NATS struct {
+	// URL is the NATS server URL (or comma-separated URLs); empty runs the
+	// embedded server.
+	URL string `yaml:"url"`
+	// Embedded configures the embedded server used when URL is empty.
+	Embedded Embedded `yaml:"embedded"`
+	// Creds is the path of a NATS credentials (.creds) file.
+	Creds string `yaml:"creds"`
+	// User is the user name for user/password authentication.
+	User string `yaml:"user"`
+	// Password is the password for user/password authentication; a secret
+	// reference is allowed.
+	Password string `yaml:"password"`
+	// Token is the authentication token; a secret reference is allowed.
+	Token string `yaml:"token"`
+	// TLS configures TLS towards the NATS server.
+	TLS TLS `yaml:"tls"`
+	// PublishTimeout bounds the wait for a JetStream PubAck, default 1500ms;
+	// it must be > 0 and <= 10s.
+	PublishTimeout Duration `yaml:"publish_timeout"`
+}
+
+// TLS configures TLS towards the NATS server. Cert and Key are set together
+// or not at all.
+type TLS struct {
+	// CA is the path of a PEM file with the CA certificates to trust.
+	CA string `yaml:"ca"`
+	// Cert is the path of the PEM client certificate.
+	Cert string `yaml:"cert"`
+	// Key is the path of the PEM client private key.
+	Key string `yaml:"key"`
+	// InsecureSkipVerify disables server certificate verification (testing only).
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// Embedded configures the embedded NATS server.
+type Embedded struct {
+	// Listen is the client address (host:port) of the embedded server,
+	// default "127.0.0.1:4222".
+	Listen string `yaml:"listen"`
+	// StoreDir is the JetStream storage directory, default "./data/jetstream".
+	StoreDir string `yaml:"store_dir"`
+	// SyncInterval is the fsync policy: "always" or a Go duration such as
+	// "1s" (the default).
+	SyncInterval string `yaml:"sync_interval"`
+	// ServerName is the embedded server's name, default "avatarbus".
+	ServerName string `yaml:"server_name"`
+}
+
+// Stream configures the JetStream stream.
+type Stream struct {
+	// Name is the stream name, default "AVATAR"; it must match [A-Za-z0-9_-]+.
+	Name string `yaml:"name"`
+	// SubjectPrefix is the first subject token, default "avatar"; it must be
+	// one non-empty token without '.', '*', '>' or whitespace.
+	SubjectPrefix string `yaml:"subject_prefix"`
+	// Replicas is the number of stream replicas, default 1; 1..5.
+	Replicas int `yaml:"replicas"`
+	// MaxAge is how long messages are kept, default 720h; > 0.
+	MaxAge Duration `yaml:"max_age"`
+	// DuplicateWindow is the JetStream de-duplication window, default 1h; it
+	// must be > 0, <= MaxAge and at least every source's tolerance.
+	DuplicateWindow Duration `yaml:"duplicate_window"`
+	// MaxBytes caps the stream size; 0 (the default) is unlimited.
+	MaxBytes Size `yaml:"max_bytes"`
+}
+
+// Source is one webhook endpoint, served at /webhooks/{name}.
+type Source struct {
+	// Name is the URL path segment and identity of the source; required,
+	// unique, matching ^[a-z0-9][a-z0-9_-]{0,62}$.
+	Name string `yaml:"name"`
+	// Platform is the preset name (heygen, did, tavus, elevenlabs, synthesia,
+	// standardwebhooks, hmac); required.
+	Platform string `yaml:"platform"`
+	// Secrets are the verification secrets (several allow rotation); each may
+	// be a secret reference.
+	Secrets []string `yaml:"secrets"`
+	// Verify overrides the platform's verification settings.
+	Verify Verify `yaml:"verify"`
+	// Tolerance is the accepted timestamp skew; 0 means the scheme's default.
+	Tolerance Duration `yaml:"tolerance"`
+	// MaxBody is the largest accepted request body; 0 becomes 1MiB when
+	// defaults are applied; at most 64MiB.
+	MaxBody Size `yaml:"max_body"`
+	// Events maps platform event names to canonical event types, which start
+	// with "avatar.".
+	Events map[string]string `yaml:"events"`
+	// RateLimit limits the request rate of this source; nil means unlimited.
+	RateLimit *RateLimit `yaml:"rate_limit"`
+	// Confirm is "" or "fetch" (confirm an event by fetching it from the
+	// platform's API).
+	Confirm string `yaml:"confirm"`
+	// API configures access to the platform's API; nil means unused.
+	API *API `yaml:"api"`
+}
+
+// Verify selects and tunes the signature verification scheme of a source.
+// Empty fields take the platform's (or scheme's) defaults.
+type Verify struct {
+	// Scheme is "" for the platform's default, or one of standardwebhooks,
+	// elevenlabs, synthesia, hmac, token, none.
+	Scheme string `yaml:"scheme"`
+	// Header is the HTTP header carrying the signature or token.
+	Header string `yaml:"header"`
+	// Algorithm is the HMAC hash: "", sha256 or sha512.
+	Algorithm string `yaml:"algorithm"`
+	// Encoding is the signature encoding: "", hex or base64.
+	Encoding string `yaml:"encoding"`
+	// Prefix is a prefix of the signature value (such as "sha256=") to strip.
+	Prefix string `yaml:"prefix"`
+	// TimestampHeader is the HTTP header carrying the signing timestamp.
+	TimestampHeader string `yaml:"timestamp_header"`
+	// IDHeader is the HTTP header carrying the message ID.
+	IDHeader string `yaml:"id_header"`
+	// Content is what is signed: "", body, timestamp.body or id.timestamp.body.
+	Content string `yaml:"content"`
+	// Param is the name of a query parameter carrying the token or signature.
+	Param string `yaml:"param"`
+}
+
+// RateLimit is a token-bucket rate limit.
+type RateLimit struct {
+	// RPS is the sustained rate in requests per second; > 0.
+	RPS float64 `yaml:"rps"`
+	// Burst is the bucket size; >= 1.
+	Burst int `yaml:"burst"`
+}
+
+// API configures access to a platform's API.
+type API struct {
+	// Base is the API base URL; empty means the platform's default.
+	Base string `yaml:"base"`
+	// Key is the API key; a secret reference is allowed.
+	Key string `yaml:"key"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is one of trace, debug, info (the default), warn, error.
+	Level string `yaml:"level"`
+	// Format is json, console, or "" (console on a terminal, json otherwise;
+	// decided by the caller).
+	Format string `yaml:"format"`
+}
+
+// Route is an outgoing webhook delivery of events from the stream.
+type Route struct {
+	// Name identifies the route (and its durable consumer); required, unique.
+	Name string `yaml:"name"`
+	// Filter selects the events to deliver, e.g. "avatar.video.completed.*";
+	// required.
+	Filter string `yaml:"filter"`
+	// URL is the absolute http(s) URL events are POSTed to.
+	URL string `yaml:"url"`
+	// Secret signs deliveries; a secret reference is allowed.
+	Secret string `yaml:"secret"`
+	// Timeout bounds one delivery attempt, default 10s.
+	Timeout Duration `yaml:"timeout"`
+	// Backoff are the delays between attempts, default [5s, 30s, 2m, 10m, 30m].
+	Backoff []Duration `yaml:"backoff"`
+	// MaxDeliveries is the number of attempts before giving up, default 10.
+	MaxDeliveries int `yaml:"max_deliveries"`
+}

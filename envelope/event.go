@@ -1,0 +1,81 @@
+package envelope
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// SpecVersion is the CloudEvents version of every Event.
+const SpecVersion = "1.0"
+
+// ContentType is the content type of a published envelope (CloudEvents structured JSON mode).
+const ContentType = "application/cloudevents+json"
+
+// DataContentType is the content type of an Event's data.
+const DataContentType = "application/json"
+
+// Event is one platform event as avatarbus publishes it. Its JSON form is a CloudEvents 1.0 event in
+// structured mode; the extension attributes are top-level fields, as the spec requires.
+type Event struct {
+	SpecVersion     string    `json:"specversion"`
+	ID              string    `json:"id"`
+	Source          string    `json:"source"`
+	Type            string    `json:"type"`
+	Subject         string    `json:"subject,omitempty"`
+	Time            time.Time `json:"time"`
+	DataContentType string    `json:"datacontenttype"`
+	Platform        string    `json:"platform"`
+	PlatformEvent   string    `json:"platformevent,omitempty"`
+	CorrelationID   string    `json:"correlationid,omitempty"`
+	ReceivedAt      time.Time `json:"receivedat"`
+	Data            Data      `json:"data"`
+}
+
+// Data is the normalized part of an event plus the original payload. Fields a platform does not
+// send stay empty and are omitted: a normalizer never invents a value.
+type Data struct {
+	ResourceID      string          `json:"resource_id,omitempty"`
+	Status          string          `json:"status,omitempty"`
+	MediaURL        string          `json:"media_url,omitempty"`
+	ThumbnailURL    string          `json:"thumbnail_url,omitempty"`
+	GifURL          string          `json:"gif_url,omitempty"`
+	CaptionsURL     string          `json:"captions_url,omitempty"`
+	PageURL         string          `json:"page_url,omitempty"`
+	DurationSeconds *float64        `json:"duration_seconds,omitempty"`
+	Error           *Error          `json:"error,omitempty"`
+	Raw             json.RawMessage `json:"raw"`
+}
+
+// Error describes why a platform job failed, in the platform's own words.
+type Error struct {
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// SourceFor returns the CloudEvents source attribute of events from platform.
+func SourceFor(platform string) string { return "/platforms/" + platform }
+
+// RawPayload returns body as the value of Data.Raw: the bytes unchanged when they are one valid JSON
+// value, else a JSON string holding their base64 encoding, so a payload that is not JSON is still
+// carried whole.
+func RawPayload(body []byte) json.RawMessage {
+	if json.Valid(body) {
+		return json.RawMessage(body)
+	}
+	b, _ := json.Marshal(body) // []byte marshals as a base64 string and cannot fail
+	return b
+}
+
+// Marshal returns the structured-mode JSON of e, the bytes avatarbus publishes.
+func Marshal(e *Event) ([]byte, error) {
+	return json.Marshal(e)
+}
+
+// Unmarshal reads an Event from its structured-mode JSON.
+func Unmarshal(b []byte) (*Event, error) {
+	var e Event
+	if err := json.Unmarshal(b, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}

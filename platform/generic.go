@@ -1,0 +1,63 @@
+package platform
+
+import (
+	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/verify"
+)
+
+func init() {
+	Register(generic{name: "standardwebhooks", verify: verify.Config{Scheme: "standardwebhooks"}})
+	Register(generic{name: "hmac", verify: verify.Config{Scheme: "hmac"}})
+}
+
+// generic normalizes senders avatarbus has no preset for: Standard Webhooks senders and anything
+// signing with a plain HMAC. Their event names are their own, so a source maps them to canonical types
+// with `events:`; a name that already is a canonical type (avatar.video.completed) is taken as is.
+//
+// The platform token of a generic source is the source's name: a source `acme` publishes
+// avatar.video.completed.acme.
+//
+// The payload is read the Standard Webhooks way: {"type", "timestamp" (RFC 3339), "data": {"id"}}.
+// For hmac senders the event name may also be in `event_type` or `event`.
+type generic struct {
+	name   string
+	verify verify.Config
+}
+
+func (g generic) Name() string                 { return g.name }
+func (g generic) DefaultVerify() verify.Config { return g.verify }
+func (g generic) Events() map[string]string    { return nil }
+
+func (g generic) Normalize(in Input) envelope.Event {
+	platform := in.Source
+	if platform == "" {
+		platform = g.name
+	}
+	ev := newEvent(platform, in)
+	if in.MessageID != "" {
+		ev.ID = envelope.ID(platform, in.MessageID)
+	}
+	body, ok := parseObject(in.Body)
+	if !ok {
+		return finish(ev, in)
+	}
+	name := body.str("type", "event_type", "event")
+	ev.PlatformEvent = name
+	if t := body.isoTime("timestamp"); !t.IsZero() {
+		ev.Time = t
+	}
+	data := body.object("data")
+	ev.Data.ResourceID = data.str("id")
+
+	typ, known := canonicalType(name, in, nil)
+	if !known && envelope.Known(name) && name != envelope.TypeUnrecognized {
+		typ, known = name, true
+	}
+	if known {
+		ev.Type = typ
+		ev.Data.Status = statusFor(typ)
+	}
+	return finish(ev, in)
+}
+
+var _ Preset = generic{}
