@@ -3,7 +3,6 @@ package verify
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"strconv"
 )
@@ -25,13 +24,15 @@ type tokenVerifier struct {
 func newToken(cfg Config) (Verifier, []error) {
 	problems := checkSecrets(cfg.Secrets)
 	v := &tokenVerifier{header: cfg.Header, param: cfg.Param}
-	if cfg.Header != "" && cfg.Param != "" {
-		problems = append(problems, errors.New("both Header and Param are set; the token is read from one place only"))
-	}
-	if cfg.Header != "" && !validHeaderName(cfg.Header) {
-		problems = append(problems, fmt.Errorf("Header %q is not a valid header name", cfg.Header))
-	}
-	if cfg.Header == "" && cfg.Param == "" {
+	// A Header replaces the query parameter rather than conflicting with
+	// it, so that a source can override a preset that names a Param.
+	switch {
+	case cfg.Header != "":
+		v.param = ""
+		if !validHeaderName(cfg.Header) {
+			problems = append(problems, fmt.Errorf("Header %q is not a valid header name", cfg.Header))
+		}
+	case cfg.Param == "":
 		v.param = tokenDefaultParam
 	}
 	// Secrets are kept only as digests: comparing fixed-length digests

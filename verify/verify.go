@@ -77,7 +77,8 @@ type Config struct {
 	// with dots.
 	Content string
 
-	// Param is the token scheme's query parameter; it defaults to "token"
-	// when Header is empty.
+	// Param is the token scheme's query parameter; it defaults to "token".
+	// It is ignored when Header is set, the token then being read from
+	// that header instead.
 	Param string
 }

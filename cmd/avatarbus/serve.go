@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/avatarbus/avatarbus/broker"
+	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/ingest"
+	"github.com/avatarbus/avatarbus/platform"
+)
+
+// shutdownGrace bounds how long in-flight requests may take to finish on SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+// configFlags are the flags every command that reads the config file shares.
+type configFlags struct {
+	path      string
+	overrides map[string]*string // dotted config key -> flag value
+}
+
+func addConfigFlags(cmd *cobra.Command, keys map[string]string) *configFlags {
+	cf := &configFlags{overrides: map[string]*string{}}
+	cmd.Flags().StringVar(&cf.path, "config", "", "config file (default: avatarbus.yaml when present)")
+	for flag, key := range keys {
+		cf.overrides[key] = cmd.Flags().String(flag, "", "overrides config key "+key)
+	}
+	return cf
+}
+
+// load reads the config: defaults, file, AVATARBUS_* environment, then the flags that were set.
+func (cf *configFlags) load(cmd *cobra.Command) (*config.Config, []string, error) {
+	flags := map[string]string{}
+	for key, v := range cf.overrides {
+		if *v != "" {
+			flags[key] = *v
+		}
+	}
+	return config.Load(config.LoadOptions{Path: cf.path, Flags: flags})
+}
+
+func newServeCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Receive webhooks and store them in JetStream (embedded unless nats.url is set)",
+		Args:  cobra.NoArgs,
+	}
+	cf := addConfigFlags(cmd, map[string]string{
+		"listen":      "listen",
+		"nats-url":    "nats.url",
+		"store-dir":   "nats.embedded.store_dir",
+		"nats-listen": "nats.embedded.listen",
+		"log-level":   "log.level",
+		"log-format":  "log.format",
+	})
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, warnings, err := cf.load(cmd)
+		if err != nil {
+			return err
+		}
+		log, err := newLogger(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+		if err != nil {
+			return err
+		}
+		for _, w := range append(warnings, cfg.Warnings()...) {
+			log.Warn().Msg(w)
+		}
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return serve(ctx, cfg, log)
+	}
+	return cmd
+}
+
+// serve runs avatarbus until ctx ends, then stops in order: stop accepting and finish in-flight
+// requests (each waits for its ack), then drain NATS, then stop the embedded server.
+func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
+	sources, err := buildSources(cfg, platform.Default())
+	if err != nil {
+		return err
+	}
+	if len(sources) == 0 {
+		log.Warn().Msg("no sources configured: every webhook will be answered 404; see the README to add one")
+	}
+	bcfg, err := brokerConfig(cfg)
+	if err != nil {
+		return err
+	}
+	b, err := broker.Open(ctx, bcfg, log)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := ingest.New(ingest.Config{
+		Sources:       sources,
+		SubjectPrefix: cfg.Stream.SubjectPrefix,
+		Publisher:     b.Publisher(),
+		Log:           log,
+	})
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Name
+	}
+	log.Info().Str("listen", ln.Addr().String()).Strs("sources", names).Msg("avatarbus ready: POST /webhooks/{source}")
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info().Msg("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn().Err(err).Msg("in-flight requests did not finish in time")
+	}
+	<-served
+	log.Info().Msg("stopped")
+	return nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/avatarbus/avatarbus/broker"
+	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/ingest"
+	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/subjects"
+	"github.com/avatarbus/avatarbus/verify"
+)
+
+// verifyConfig merges a source's verify settings over its preset's defaults. A source that picks
+// another scheme than the preset's starts from that scheme's own defaults.
+func verifyConfig(p platform.Preset, src config.Source) verify.Config {
+	vc := p.DefaultVerify()
+	o := src.Verify
+	if o.Scheme != "" && o.Scheme != vc.Scheme {
+		vc = verify.Config{Scheme: o.Scheme}
+	}
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&vc.Header, o.Header)
+	set(&vc.Algorithm, o.Algorithm)
+	set(&vc.Encoding, o.Encoding)
+	set(&vc.Prefix, o.Prefix)
+	set(&vc.TimestampHeader, o.TimestampHeader)
+	set(&vc.IDHeader, o.IDHeader)
+	set(&vc.Content, o.Content)
+	set(&vc.Param, o.Param)
+	vc.Secrets = src.Secrets
+	vc.Tolerance = src.Tolerance.Std()
+	return vc
+}
+
+// buildSources turns configured sources into ingest sources, checking what config cannot: the
+// platform exists, the scheme settings are complete, the name is a subject token, and the dedup
+// window covers the source's signature tolerance. It reports every problem at once.
+func buildSources(cfg *config.Config, reg *platform.Registry) ([]ingest.Source, error) {
+	var out []ingest.Source
+	var errs []error
+	for i, src := range cfg.Sources {
+		path := fmt.Sprintf("sources[%d] (%s)", i, src.Name)
+		p, ok := reg.Lookup(src.Platform)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s.platform: unknown platform %q (known: %v)", path, src.Platform, reg.Names()))
+			continue
+		}
+		if err := subjects.ValidToken(src.Name); err != nil {
+			errs = append(errs, fmt.Errorf("%s.name: %w", path, err))
+		}
+		vc := verifyConfig(p, src)
+		v, err := verify.New(vc)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s.verify: %w", path, err))
+			continue
+		}
+		if tol := verify.EffectiveTolerance(vc); tol > cfg.Stream.DuplicateWindow.Std() {
+			errs = append(errs, fmt.Errorf("%s: stream.duplicate_window %s is shorter than the signature tolerance %s: a request replayed inside the tolerance would be stored twice",
+				path, cfg.Stream.DuplicateWindow.Std(), tol))
+		}
+		out = append(out, ingest.Source{Name: src.Name, Preset: p, Verifier: v, MaxBody: int64(src.MaxBody), Events: src.Events})
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", config.ErrInvalid, errors.Join(errs...))
+	}
+	return out, nil
+}
+
+// brokerConfig translates the service config into the broker's.
+func brokerConfig(cfg *config.Config) (broker.Config, error) {
+	emb := broker.EmbeddedConfig{
+		Listen:     cfg.NATS.Embedded.Listen,
+		StoreDir:   cfg.NATS.Embedded.StoreDir,
+		ServerName: cfg.NATS.Embedded.ServerName,
+	}
+	switch si := cfg.NATS.Embedded.SyncInterval; si {
+	case "always":
+		emb.SyncAlways = true
+	default:
+		d, err := time.ParseDuration(si)
+		if err != nil || d <= 0 {
+			return broker.Config{}, fmt.Errorf("%w: nats.embedded.sync_interval %q: want \"always\" or a positive duration", config.ErrInvalid, si)
+		}
+		emb.SyncInterval = d
+	}
+	return broker.Config{
+		Conn: broker.ConnConfig{
+			URL: cfg.NATS.URL, Creds: cfg.NATS.Creds, User: cfg.NATS.User, Password: cfg.NATS.Password,
+			Token: cfg.NATS.Token, Name: "avatarbus",
+			TLS: broker.TLSConfig{CA: cfg.NATS.TLS.CA, Cert: cfg.NATS.TLS.Cert, Key: cfg.NATS.TLS.Key, InsecureSkipVerify: cfg.NATS.TLS.InsecureSkipVerify},
+		},
+		Embedded: emb,
+		Stream: broker.StreamConfig{
+			Name:       cfg.Stream.Name,
+			Subjects:   subjects.StreamSubjects(cfg.Stream.SubjectPrefix),
+			Replicas:   cfg.Stream.Replicas,
+			MaxAge:     cfg.Stream.MaxAge.Std(),
+			Duplicates: cfg.Stream.DuplicateWindow.Std(),
+			MaxBytes:   int64(cfg.Stream.MaxBytes),
+		},
+		PublishTimeout: cfg.NATS.PublishTimeout.Std(),
+	}, nil
+}

@@ -1,0 +1,128 @@
+package config
+
+import "time"
+
+// Defaults that are not visible in Default() because they apply to list items.
+const (
+	// DefaultPath is the configuration file Load reads when LoadOptions.Path
+	// is empty and the file exists in the working directory.
+	DefaultPath = "avatarbus.yaml"
+	// DefaultMaxBody is a source's body limit when max_body is 0.
+	DefaultMaxBody = 1 * MiB
+	// MaxMaxBody is the largest allowed max_body.
+	MaxMaxBody = 64 * MiB
+	// DefaultRouteTimeout is a route's timeout when unset.
+	DefaultRouteTimeout = Duration(10 * time.Second)
+	// DefaultMaxDeliveries is a route's max_deliveries when unset.
+	DefaultMaxDeliveries = 10
+	// MaxPublishTimeout is the largest allowed nats.publish_timeout.
+	MaxPublishTimeout = Duration(10 * time.Second)
+)
+
+// DefaultBackoff returns a route's default backoff schedule:
+// 5s, 30s, 2m, 10m, 30m.
+func DefaultBackoff() []Duration {
+	return []Duration{
+		Duration(5 * time.Second),
+		Duration(30 * time.Second),
+		Duration(2 * time.Minute),
+		Duration(10 * time.Minute),
+		Duration(30 * time.Minute),
+	}
+}
+
+// Default returns the default configuration: every field populated, no
+// sources and no routes. It is valid as it is.
+func Default() Config {
+	return Config{
+		Listen:      ":8080",
+		AdminListen: "127.0.0.1:9090",
+		NATS: NATS{
+			Embedded: Embedded{
+				Listen:       "127.0.0.1:4222",
+				StoreDir:     "./data/jetstream",
+				SyncInterval: "1s",
+				ServerName:   "avatarbus",
+			},
+			PublishTimeout: Duration(1500 * time.Millisecond),
+		},
+		Stream: Stream{
+			Name:            "AVATAR",
+			SubjectPrefix:   "avatar",
+			Replicas:        1,
+			MaxAge:          Duration(720 * time.Hour),
+			DuplicateWindow: Duration(time.Hour),
+			MaxBytes:        0,
+		},
+		Log: Log{Level: "info"},
+	}
+}
+
+// ApplyDefaults fills in the defaults of list items, which Default cannot
+// know about: a source's max_body (0 → 1MiB) and a route's timeout,
+// backoff and max_deliveries. Load calls it before Validate; call it
+// yourself on configurations built in code.
+func (c *Config) ApplyDefaults() {
+	for i := range c.Sources {
+		if c.Sources[i].MaxBody == 0 {
+			c.Sources[i].MaxBody = DefaultMaxBody
+		}
+	}
+	for i := range c.Routes {
+		r := &c.Routes[i]
+		if r.Timeout == 0 {
+			r.Timeout = DefaultRouteTimeout
+		}
+		if len(r.Backoff) == 0 {
+			r.Backoff = DefaultBackoff()
+		}
+		if r.MaxDeliveries == 0 {
+			r.MaxDeliveries = DefaultMaxDeliveries
+		}
+	}
+}
+
+// Clone returns a deep copy of c.
+func (c *Config) Clone() Config {
+	out := *c
+	if c.Sources != nil {
+		out.Sources = make([]Source, len(c.Sources))
+		for i, s := range c.Sources {
+			if s.Secrets != nil {
+				s.Secrets = append([]string(nil), s.Secrets...)
+			}
+			if s.Events != nil {
+				ev := make(map[string]string, len(s.Events))
+				for k, v := range s.Events {
+					ev[k] = v
+				}
+				s.Events = ev
+			}
+			if s.RateLimit != nil {
+				rl := *s.RateLimit
+				s.RateLimit = &rl
+			}
+			if s.API != nil {
+				api := *s.API
+				s.API = &api
+			}
+			out.Sources[i] = s
+		}
+	}
+	if c.Routes != nil {
+		out.Routes = make([]Route, len(c.Routes))
+		for i, r := range c.Routes {
+			if r.Backoff != nil {
+				r.Backoff = append([]Duration(nil), r.Backoff...)
+			}
+			out.Routes[i] = r
+		}
+	}
+	if c.refs != nil {
+		out.refs = make(map[string]secretRef, len(c.refs))
+		for k, v := range c.refs {
+			out.refs[k] = v
+		}
+	}
+	return out
+}

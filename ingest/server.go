@@ -1,0 +1,117 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/rs/zerolog"
+
+	"github.com/avatarbus/avatarbus/broker"
+	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/verify"
+)
+
+// Publisher stores an event and reports JetStream's ack. An error means the event is not stored.
+type Publisher interface {
+	Publish(ctx context.Context, subject string, ev *envelope.Event) (broker.Ack, error)
+}
+
+// DefaultMaxBody is the body limit of a source that sets none.
+const DefaultMaxBody = 1 << 20
+
+// Source is one configured webhook endpoint, served at /webhooks/{Name}.
+type Source struct {
+	Name     string
+	Preset   platform.Preset
+	Verifier verify.Verifier
+	MaxBody  int64             // 0 = DefaultMaxBody
+	Events   map[string]string // the source's own event-name mapping
+}
+
+// Config configures a Server.
+type Config struct {
+	Sources       []Source
+	SubjectPrefix string
+	Publisher     Publisher
+	Log           zerolog.Logger
+	// Now is the clock for timestamps and signature tolerance; nil = time.Now.
+	Now func() time.Time
+}
+
+// Server is the ingest HTTP server.
+type Server struct {
+	echo     *echo.Echo
+	http     *http.Server
+	sources  map[string]Source
+	prefix   string
+	pub      Publisher
+	log      zerolog.Logger
+	now      func() time.Time
+	draining atomic.Bool
+}
+
+// New builds the server; it does not listen yet.
+func New(cfg Config) *Server {
+	s := &Server{
+		sources: make(map[string]Source, len(cfg.Sources)),
+		prefix:  cfg.SubjectPrefix,
+		pub:     cfg.Publisher,
+		log:     cfg.Log,
+		now:     cfg.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, src := range cfg.Sources {
+		if src.MaxBody <= 0 {
+			src.MaxBody = DefaultMaxBody
+		}
+		s.sources[src.Name] = src
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = httpErrorHandler
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		s.log.Error().Err(err).Bytes("stack", stack).Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("panic in handler")
+		return ErrInternal
+	}}))
+	e.POST("/webhooks/:source", s.handleWebhook)
+	e.OPTIONS("/webhooks/:source", s.handleOptions)
+	s.echo = e
+	s.http = &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	return s
+}
+
+// Handler returns the HTTP handler, for tests and embedding.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve answers requests on ln until Shutdown. It returns nil after a clean shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections, answers 503 to requests that arrive on open connections
+// meanwhile, and waits (until ctx ends) for in-flight requests, each still waiting for its ack.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	return s.http.Shutdown(ctx)
+}
