@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -29,6 +30,8 @@ type Broker struct {
 	JS     jetstream.JetStream
 	cfg    Config
 	log    zerolog.Logger
+	// closing silences the disconnect warning when the disconnect is our own drain.
+	closing atomic.Bool
 }
 
 // Open starts the embedded server (when cfg.Conn.URL is empty) or connects to the external one,
@@ -43,9 +46,9 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) 
 		}
 		log.Info().Str("listen", b.Server.ClientURL()).Str("store_dir", cfg.Embedded.StoreDir).
 			Msg("embedded NATS JetStream started")
-		b.Conn, err = dialEmbedded(b.Server, cfg.Conn.Name, log)
+		b.Conn, err = dialEmbedded(b.Server, cfg.Conn.Name, b.handlers())
 	} else {
-		b.Conn, err = dialExternal(cfg.Conn, log, b.ensureStreamAfterReconnect)
+		b.Conn, err = dialExternal(cfg.Conn, b.handlers())
 	}
 	if err != nil {
 		b.Close()
@@ -73,7 +76,7 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) 
 		}
 	}
 	log.Info().Str("stream", cfg.Stream.Name).Strs("subjects", cfg.Stream.Subjects).
-		Dur("duplicate_window", cfg.Stream.Duplicates).Int("replicas", cfg.Stream.Replicas).Msg("stream ready")
+		Str("duplicate_window", cfg.Stream.Duplicates.String()).Int("replicas", cfg.Stream.Replicas).Msg("stream ready")
 	return b, nil
 }
 
@@ -98,6 +101,7 @@ func (b *Broker) Publisher() *Publisher {
 // Close drains the connection (in-flight acks are received) and stops the embedded server, in
 // that order.
 func (b *Broker) Close() {
+	b.closing.Store(true)
 	if b.Conn != nil && !b.Conn.IsClosed() {
 		if err := b.Conn.Drain(); err != nil {
 			b.Conn.Close()
@@ -110,4 +114,10 @@ func (b *Broker) Close() {
 		b.Server.Shutdown()
 		b.Server.WaitForShutdown()
 	}
+}
+
+// handlers are the connection callbacks: log disconnects that are not our own, and put the
+// stream back after a reconnect.
+func (b *Broker) handlers() connHandlers {
+	return connHandlers{log: b.log, closing: &b.closing, onReconnect: b.ensureStreamAfterReconnect}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -28,10 +29,18 @@ type TLSConfig struct {
 	InsecureSkipVerify bool
 }
 
+// connHandlers are what the connection callbacks need.
+type connHandlers struct {
+	log         zerolog.Logger
+	closing     *atomic.Bool
+	onReconnect func()
+}
+
 // connOptions are the options every avatarbus connection uses. Publishing must fail fast while
 // disconnected (ReconnectBufSize -1): a publish buffered across a reconnect is not stored, and the
 // ingest answers 2xx only for stored events.
-func connOptions(name string, log zerolog.Logger, onReconnect func()) []nats.Option {
+func connOptions(name string, h connHandlers) []nats.Option {
+	log := h.log
 	return []nats.Option{
 		nats.Name(name),
 		nats.ReconnectBufSize(-1),
@@ -40,12 +49,15 @@ func connOptions(name string, log zerolog.Logger, onReconnect func()) []nats.Opt
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
 		nats.Timeout(2 * time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if h.closing.Load() {
+				return
+			}
 			log.Warn().Err(err).Msg("disconnected from NATS; answering 503 until reconnected")
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
 			log.Info().Str("url", c.ConnectedUrlRedacted()).Msg("reconnected to NATS")
-			if onReconnect != nil {
-				go onReconnect()
+			if h.onReconnect != nil {
+				go h.onReconnect()
 			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
@@ -55,8 +67,8 @@ func connOptions(name string, log zerolog.Logger, onReconnect func()) []nats.Opt
 }
 
 // dialExternal connects to the NATS server(s) of cfg.
-func dialExternal(cfg ConnConfig, log zerolog.Logger, onReconnect func()) (*nats.Conn, error) {
-	opts := connOptions(cfg.Name, log, onReconnect)
+func dialExternal(cfg ConnConfig, h connHandlers) (*nats.Conn, error) {
+	opts := connOptions(cfg.Name, h)
 	switch {
 	case cfg.Creds != "":
 		opts = append(opts, nats.UserCredentials(cfg.Creds))
@@ -85,8 +97,8 @@ func dialExternal(cfg ConnConfig, log zerolog.Logger, onReconnect func()) (*nats
 }
 
 // dialEmbedded connects to the in-process server without a socket.
-func dialEmbedded(srv *server.Server, name string, log zerolog.Logger) (*nats.Conn, error) {
-	nc, err := nats.Connect("", append(connOptions(name, log, nil), nats.InProcessServer(srv))...)
+func dialEmbedded(srv *server.Server, name string, h connHandlers) (*nats.Conn, error) {
+	nc, err := nats.Connect("", append(connOptions(name, h), nats.InProcessServer(srv))...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded NATS: %w", err)
 	}

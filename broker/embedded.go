@@ -70,7 +70,7 @@ func StartEmbedded(cfg EmbeddedConfig, log zerolog.Logger) (*server.Server, erro
 // serverLogger writes nats-server's log lines through zerolog.
 type serverLogger struct{ log zerolog.Logger }
 
-func (l serverLogger) Noticef(format string, v ...any) { l.log.Info().Msgf(format, v...) }
+func (l serverLogger) Noticef(format string, v ...any) { l.log.Debug().Msgf(format, v...) } // the banner is noise at info
 func (l serverLogger) Warnf(format string, v ...any)   { l.log.Warn().Msgf(format, v...) }
 func (l serverLogger) Fatalf(format string, v ...any)  { l.log.Error().Msgf(format, v...) }
 func (l serverLogger) Errorf(format string, v ...any)  { l.log.Error().Msgf(format, v...) }

@@ -444,4 +444,3 @@ func TestNoAckWithinTimeoutAnswers503(t *testing.T) {
 		t.Fatalf("took %s", a.took)
 	}
 }
-
