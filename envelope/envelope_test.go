@@ -105,3 +105,25 @@ func TestMarshalRoundTrip(t *testing.T) {
 		t.Fatalf("round trip changed the event: %s", b)
 	}
 }
+
+func TestMarshalKeepsRawBytes(t *testing.T) {
+	e := sample()
+	e.Data.Raw = json.RawMessage("{\n  \"html\": \"<b>&</b>\",\n  \"n\": 1.50\n}")
+	b, err := envelope.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(b) {
+		t.Fatalf("not JSON: %s", b)
+	}
+	back, err := envelope.Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(back.Data.Raw) != string(e.Data.Raw) {
+		t.Fatalf("raw changed:\n%s\nwant:\n%s", back.Data.Raw, e.Data.Raw)
+	}
+	if back.ID != e.ID || back.Data.ResourceID != "v1" {
+		t.Fatalf("other fields lost: %s", b)
+	}
+}

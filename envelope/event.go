@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -55,20 +56,44 @@ type Error struct {
 // SourceFor returns the CloudEvents source attribute of events from platform.
 func SourceFor(platform string) string { return "/platforms/" + platform }
 
-// RawPayload returns body as the value of Data.Raw: the bytes unchanged when they are one valid JSON
-// value, else a JSON string holding their base64 encoding, so a payload that is not JSON is still
-// carried whole.
+// RawPayload returns body as the value of Data.Raw: the JSON value unchanged (only whitespace around
+// it is dropped, as any JSON reader would) when body is one valid JSON value, else a JSON string
+// holding the base64 of the bytes, so a payload that is not JSON is still carried whole.
 func RawPayload(body []byte) json.RawMessage {
 	if json.Valid(body) {
-		return json.RawMessage(body)
+		return json.RawMessage(bytes.Trim(body, " \t\r\n"))
 	}
 	b, _ := json.Marshal(body) // []byte marshals as a base64 string and cannot fail
 	return b
 }
 
-// Marshal returns the structured-mode JSON of e, the bytes avatarbus publishes.
+// rawTail is how json.Marshal ends an Event whose Data.Raw is null: data is the last attribute of
+// an Event and raw the last field of Data.
+var rawTail = []byte(`"raw":null}}`)
+
+// Marshal returns the structured-mode JSON of e, the bytes avatarbus publishes. Data.Raw is written
+// byte for byte as received (encoding/json would compact it and escape HTML characters), so a
+// consumer sees the platform's payload unchanged.
 func Marshal(e *Event) ([]byte, error) {
-	return json.Marshal(e)
+	raw := e.Data.Raw
+	if len(raw) == 0 || !json.Valid(raw) {
+		return json.Marshal(e)
+	}
+	shadow := *e
+	shadow.Data.Raw = json.RawMessage("null")
+	b, err := json.Marshal(&shadow)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasSuffix(b, rawTail) {
+		return json.Marshal(e) // the layout changed; correctness over speed
+	}
+	head := b[:len(b)-len(rawTail)]
+	out := make([]byte, 0, len(head)+len(`"raw":`)+len(raw)+2)
+	out = append(out, head...)
+	out = append(out, `"raw":`...)
+	out = append(out, raw...)
+	return append(out, '}', '}'), nil
 }
 
 // Unmarshal reads an Event from its structured-mode JSON.

@@ -254,7 +254,9 @@ func synthesiaAttacks() []attack {
 	good := SignSynthesia(plainSecret, attackNow, attackBody)
 	goodMAC, _ := hex.DecodeString(good)
 	wrong := SignSynthesia(plainOther, attackNow, attackBody)
-	at := func(ts time.Time) Request { return req(SignSynthesia(plainSecret, ts, attackBody), unix(ts), attackBody) }
+	at := func(ts time.Time) Request {
+		return req(SignSynthesia(plainSecret, ts, attackBody), unix(ts), attackBody)
+	}
 	add := func(r Request, k, v string) Request { r.Header.Add(k, v); return r }
 	del := func(r Request, k string) Request { r.Header.Del(k); return r }
 	rotated := cfg

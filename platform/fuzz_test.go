@@ -1,0 +1,56 @@
+package platform_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/subjects"
+)
+
+// fuzzNormalizer checks that preset never panics and always yields a valid, publishable envelope
+// whose raw payload is the input, whatever the body.
+func fuzzNormalizer(f *testing.F, preset string) {
+	p, ok := platform.Default().Lookup(preset)
+	if !ok {
+		f.Fatalf("no preset %s", preset)
+	}
+	seeds, _ := filepath.Glob(filepath.Join("fixtures", "*", "*.json"))
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"event_type":"avatar_video.success","event_data":{"video_id":12e400}}`))
+	f.Add([]byte(`{"type":"video.done","timestamp":"not a time","data":[]}`))
+	f.Add([]byte("\xff\xfe"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev := p.Normalize(platform.Input{Source: preset, Body: body, ReceivedAt: fixedClock,
+			Events: map[string]string{"video.done": envelope.TypeVideoCompleted}})
+		if err := ev.Validate(); err != nil {
+			t.Fatalf("invalid envelope for %q: %v", body, err)
+		}
+		if _, err := subjects.For("avatar", ev.Type, ev.Platform); err != nil {
+			t.Fatalf("no subject for %q: %v", body, err)
+		}
+		b, err := envelope.Marshal(&ev)
+		if err != nil {
+			t.Fatalf("cannot marshal: %v", err)
+		}
+		back, err := envelope.Unmarshal(b)
+		if err != nil {
+			t.Fatalf("cannot read back %s: %v", b, err)
+		}
+		if string(back.Data.Raw) != string(envelope.RawPayload(body)) {
+			t.Fatalf("raw payload changed")
+		}
+	})
+}
+
+func FuzzNormalizeHeyGen(f *testing.F)           { fuzzNormalizer(f, "heygen") }
+func FuzzNormalizeStandardWebhooks(f *testing.F) { fuzzNormalizer(f, "standardwebhooks") }
+func FuzzNormalizeHMAC(f *testing.F)             { fuzzNormalizer(f, "hmac") }
