@@ -70,7 +70,8 @@ func newServeCommand() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		for _, w := range append(warnings, cfg.Warnings()...) {
+		// warnings already holds cfg.Warnings(): config.Load includes them.
+		for _, w := range warnings {
 			log.Warn().Msg(w)
 		}
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)

@@ -1,0 +1,553 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/verify"
+)
+
+// swSecret is the secret of the official Standard Webhooks test vector.
+const swSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// writeFile writes content to name in dir and returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// loadConfig writes yaml to a file in a temp dir and loads it with an empty environment.
+func loadConfig(t *testing.T, yaml string) (*config.Config, error) {
+	t.Helper()
+	path := writeFile(t, t.TempDir(), "avatarbus.yaml", yaml)
+	cfg, _, err := config.Load(config.LoadOptions{Path: path, Env: []string{}})
+	return cfg, err
+}
+
+func mustLoadConfig(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	cfg, err := loadConfig(t, yaml)
+	if err != nil {
+		t.Fatalf("config.Load: %v\nconfig:\n%s", err, yaml)
+	}
+	return cfg
+}
+
+// acmeConfig is a config with one Standard Webhooks source, acme, on the given addresses.
+func acmeConfig(listen, natsListen, storeDir string) string {
+	return fmt.Sprintf(`listen: %q
+nats:
+  embedded:
+    listen: %q
+    store_dir: %q
+sources:
+  - name: acme
+    platform: standardwebhooks
+    secrets: [%q]
+    events:
+      video.done: avatar.video.completed
+`, listen, natsListen, storeDir, swSecret)
+}
+
+// running is serve running in a goroutine.
+type running struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startServe runs serve(ctx, cfg) in a goroutine and waits until its HTTP port answers. The
+// test's cleanup stops it if the test did not.
+func startServe(t *testing.T, cfg *config.Config) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- serve(ctx, cfg, zerolog.Nop()) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(15 * time.Second):
+			t.Error("serve did not return at cleanup")
+		}
+	})
+	waitHTTP(t, cfg.Listen, r.done)
+	return r
+}
+
+// stop cancels serve's context (what SIGTERM does) and checks it returns nil within 5s.
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatalf("serve returned %v after its context ended, want nil", err)
+		}
+		r.done <- nil // let the cleanup see it returned
+	case <-time.After(5 * time.Second):
+		t.Fatal("serve did not return within 5s of its context ending")
+	}
+}
+
+// waitHTTP polls addr until an HTTP server answers there, failing early when exited reports that
+// the server is gone.
+func waitHTTP(t *testing.T, addr string, exited <-chan error) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodOptions, "http://"+addr+"/webhooks/probe", nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+			return
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("server exited before answering on %s: %v", addr, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing answers on %s after 30s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, not an assertion
+	}
+}
+
+// signedRequest is a Standard Webhooks request for source acme.
+type signedRequest struct {
+	header http.Header
+	body   string
+}
+
+func newSignedRequest(t *testing.T, msgID string, ts time.Time, body string) signedRequest {
+	t.Helper()
+	sig, err := verify.SignStandardWebhooks(swSecret, msgID, ts, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set("webhook-id", msgID)
+	h.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
+	h.Set("webhook-signature", sig)
+	return signedRequest{header: h, body: body}
+}
+
+// answer is the decoded reply to a webhook.
+type answer struct {
+	status int
+	body   map[string]any
+	raw    string
+}
+
+func postWebhook(t *testing.T, url string, r signedRequest) answer {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = r.header.Clone()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := answer{status: resp.StatusCode, raw: string(raw)}
+	if err := json.Unmarshal(raw, &a.body); err != nil {
+		t.Fatalf("POST %s: answer is not JSON: %q", url, raw)
+	}
+	return a
+}
+
+func TestServeEmbeddedKeepsAckedEventsAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	listen, natsListen := freeAddr(t), freeAddr(t)
+	cfg := mustLoadConfig(t, acmeConfig(listen, natsListen, filepath.Join(dir, "jetstream")))
+	url := "http://" + listen + "/webhooks/acme"
+
+	const n = 20
+	first := startServe(t, cfg)
+	now := time.Now()
+	reqs := make([]signedRequest, n)
+	acked := map[string]uint64{} // id -> seq of every event answered 200
+	for i := range reqs {
+		body := fmt.Sprintf(`{"type":"video.done","data":{"id":"vid_%d"}}`, i)
+		reqs[i] = newSignedRequest(t, fmt.Sprintf("msg_%02d", i), now, body)
+		a := postWebhook(t, url, reqs[i])
+		if a.status != http.StatusOK {
+			t.Fatalf("request %d: status %d %s", i, a.status, a.raw)
+		}
+		id, _ := a.body["id"].(string)
+		seq, _ := a.body["seq"].(float64)
+		if id != fmt.Sprintf("acme:msg_%02d", i) || a.body["duplicate"] != false || seq == 0 {
+			t.Fatalf("request %d: answer %s", i, a.raw)
+		}
+		acked[id] = uint64(seq)
+	}
+	if len(acked) != n {
+		t.Fatalf("%d distinct ids answered, want %d", len(acked), n)
+	}
+	first.stop(t)
+
+	startServe(t, cfg) // same config: same ports, same store
+	const again = 7
+	a := postWebhook(t, url, reqs[again])
+	if a.status != http.StatusOK || a.body["duplicate"] != true {
+		t.Fatalf("redelivery after restart: status %d %s, want 200 with duplicate true", a.status, a.raw)
+	}
+	wantID := fmt.Sprintf("acme:msg_%02d", again)
+	if a.body["id"] != wantID {
+		t.Fatalf("redelivery after restart answered id %v, want %s", a.body["id"], wantID)
+	}
+	if seq, _ := a.body["seq"].(float64); uint64(seq) != acked[wantID] {
+		t.Errorf("redelivery after restart answered seq %v, want the original %d", a.body["seq"], acked[wantID])
+	}
+
+	// An independent client on the embedded server's client port sees exactly what was acked.
+	nc, err := nats.Connect("nats://" + natsListen)
+	if err != nil {
+		t.Fatalf("connect to the embedded server at %s: %v", natsListen, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := js.Stream(ctx, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != n {
+		t.Fatalf("stream AVATAR holds %d messages, want %d", info.State.Msgs, n)
+	}
+	stored := map[string]uint64{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		msg, err := stream.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatalf("get seq %d: %v", seq, err)
+		}
+		id := msg.Header.Get(jetstream.MsgIDHeader)
+		if _, dup := stored[id]; dup {
+			t.Errorf("id %q stored twice", id)
+		}
+		stored[id] = seq
+		if msg.Subject != "avatar.video.completed.acme" {
+			t.Errorf("seq %d on subject %q", seq, msg.Subject)
+		}
+	}
+	if !equalIDs(acked, stored) {
+		t.Fatalf("stored ids differ from acked ids:\nacked:  %v\nstored: %v", acked, stored)
+	}
+}
+
+// equalIDs reports whether both maps hold the same ids with the same sequences.
+func equalIDs(a, b map[string]uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestServeRefusesBadConfig(t *testing.T) {
+	configFor := func(storeDir, window, sources string) string {
+		return fmt.Sprintf(`listen: "127.0.0.1:0"
+nats:
+  embedded:
+    listen: "127.0.0.1:0"
+    store_dir: %q
+stream:
+  duplicate_window: %s
+sources:
+%s`, storeDir, window, sources)
+	}
+	tests := []struct {
+		name    string
+		window  string // stream.duplicate_window
+		sources string
+		// mutate changes the loaded config before serve, for problems config.Load refuses in a
+		// file: serve must refuse them too in a config built in code.
+		mutate func(*config.Config)
+		want   []string // what serve's error must say
+	}{
+		{
+			name:   "source without secrets (fail closed)",
+			window: "1h",
+			sources: `  - name: acme
+    platform: standardwebhooks
+    secrets: ["` + swSecret + `"]
+`,
+			mutate: func(c *config.Config) { c.Sources[0].Secrets = nil },
+			want:   []string{"sources[0] (acme).verify", "no secrets"},
+		},
+		{
+			name:   "hmac content id.timestamp.body without a timestamp header",
+			window: "1h",
+			sources: `  - name: hg
+    platform: heygen
+    secrets: ["s3cret"]
+    verify:
+      scheme: hmac
+      content: id.timestamp.body
+      id_header: X-Id
+`,
+			want: []string{"sources[0] (hg).verify", "id.timestamp.body", "timestamp header"},
+		},
+		{
+			name:   "duplicate window shorter than the default signature tolerance",
+			window: "1m",
+			sources: `  - name: acme
+    platform: standardwebhooks
+    secrets: ["` + swSecret + `"]
+`,
+			want: []string{"sources[0] (acme)", "stream.duplicate_window", "1m0s", "shorter than the signature tolerance 5m0s"},
+		},
+		{
+			name:   "unknown platform",
+			window: "1h",
+			sources: `  - name: acme
+    platform: heygenn
+    secrets: ["s3cret"]
+`,
+			want: []string{"sources[0] (acme).platform", `unknown platform "heygenn"`, "heygen"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			storeDir := filepath.Join(t.TempDir(), "jetstream")
+			cfg := mustLoadConfig(t, configFor(storeDir, tt.window, tt.sources))
+			if tt.mutate != nil {
+				tt.mutate(cfg)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- serve(ctx, cfg, zerolog.Nop()) }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("serve did not return: it started with a bad config")
+			}
+			if err == nil {
+				t.Fatal("serve returned nil for a bad config")
+			}
+			if !errors.Is(err, config.ErrInvalid) {
+				t.Errorf("error does not wrap config.ErrInvalid: %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%v", w, err)
+				}
+			}
+			// Nothing was started: the embedded server would have created its store.
+			if _, statErr := os.Stat(storeDir); !errors.Is(statErr, os.ErrNotExist) {
+				t.Errorf("store dir %s exists (stat: %v): serve started the embedded server before refusing", storeDir, statErr)
+			}
+		})
+	}
+
+	// The file form of a source without secrets is refused by config.Load already, naming the key.
+	_, err := loadConfig(t, configFor(filepath.Join(t.TempDir(), "js"), "1h", `  - name: acme
+    platform: standardwebhooks
+`))
+	if err == nil || !strings.Contains(err.Error(), "sources[0].secrets") || !strings.Contains(err.Error(), "at least one secret") {
+		t.Errorf("config.Load of a source without secrets: %v, want an error naming sources[0].secrets", err)
+	}
+}
+
+// buildBinary builds the avatarbus command into a temp dir.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "avatarbus")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// cleanEnv is the test's environment without AVATARBUS_* variables, which would change the config.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AVATARBUS_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func TestServeStopsOnSIGTERM(t *testing.T) {
+	bin := buildBinary(t)
+
+	tests := []struct {
+		name string
+		// args returns the serve arguments; dir is the (empty) working directory.
+		args func(t *testing.T, dir, listen, natsListen, storeDir string) []string
+		// stderrOnce are strings the log must contain once each.
+		stderrOnce []string
+		// post says whether source acme exists and a signed request is posted before SIGTERM.
+		post bool
+	}{
+		{
+			name: "config file",
+			args: func(t *testing.T, dir, listen, natsListen, storeDir string) []string {
+				yaml := acmeConfig(listen, natsListen, storeDir) + `  - name: open
+    platform: standardwebhooks
+    verify: {scheme: none}
+`
+				return []string{"serve", "--config", writeFile(t, t.TempDir(), "config.yaml", yaml)}
+			},
+			// a source without verification is warned about, once.
+			stderrOnce: []string{"verification is off"},
+			post:       true,
+		},
+		{
+			name: "no config file, flags only",
+			args: func(t *testing.T, dir, listen, natsListen, storeDir string) []string {
+				return []string{"serve", "--listen", listen, "--nats-listen", natsListen, "--store-dir", storeDir}
+			},
+			stderrOnce: []string{"no sources configured"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			listen, natsListen := freeAddr(t), freeAddr(t)
+			storeDir := filepath.Join(t.TempDir(), "jetstream")
+			cmd := exec.Command(bin, tt.args(t, dir, listen, natsListen, storeDir)...)
+			cmd.Dir = dir
+			cmd.Env = cleanEnv()
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			stopped := false
+			t.Cleanup(func() {
+				if !stopped {
+					_ = cmd.Process.Kill()
+					<-exited
+					t.Logf("stderr:\n%s", stderr.String())
+				}
+			})
+
+			waitHTTP(t, listen, exited)
+			// The embedded server listens where the flags or the config say.
+			if c, err := net.DialTimeout("tcp", natsListen, 2*time.Second); err != nil {
+				t.Errorf("embedded NATS not listening on %s: %v", natsListen, err)
+			} else {
+				_ = c.Close()
+			}
+
+			if tt.post {
+				// Leaves an idle keep-alive connection open, which the shutdown must not wait for.
+				r := newSignedRequest(t, "msg_sigterm", time.Now(), `{"type":"video.done","data":{"id":"v"}}`)
+				if a := postWebhook(t, "http://"+listen+"/webhooks/acme", r); a.status != http.StatusOK {
+					t.Fatalf("signed request: %d %s", a.status, a.raw)
+				}
+			}
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			select {
+			case err = <-exited:
+				stopped = true
+			case <-time.After(5 * time.Second):
+				t.Fatal("avatarbus did not exit within 5s of SIGTERM")
+			}
+			log := stderr.String()
+			if err != nil {
+				t.Fatalf("exit after SIGTERM: %v (want status 0)\nstderr:\n%s", err, log)
+			}
+			if code := cmd.ProcessState.ExitCode(); code != 0 {
+				t.Fatalf("exit status %d, want 0", code)
+			}
+			if !strings.Contains(log, `"stopped"`) {
+				t.Errorf("stderr does not report \"stopped\":\n%s", log)
+			}
+			for _, w := range tt.stderrOnce {
+				if c := strings.Count(log, w); c != 1 {
+					t.Errorf("stderr has %q %d times, want once:\n%s", w, c, log)
+				}
+			}
+			if strings.Contains(log, `"level":"error"`) {
+				t.Errorf("errors logged:\n%s", log)
+			}
+			if _, err := os.Stat(storeDir); err != nil {
+				t.Errorf("store dir: %v", err)
+			}
+			// Nothing was written into the working directory (no ./data from the defaults).
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				names := make([]string, len(ents))
+				for i, e := range ents {
+					names[i] = e.Name()
+				}
+				sort.Strings(names)
+				t.Errorf("working directory not left empty: %v", names)
+			}
+		})
+	}
+}
