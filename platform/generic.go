@@ -28,6 +28,9 @@ func (g generic) Name() string                 { return g.name }
 func (g generic) DefaultVerify() verify.Config { return g.verify }
 func (g generic) Events() map[string]string    { return nil }
 
+// Samples returns the fixtures of the generic preset (Standard Webhooks has the spec's example).
+func (g generic) Samples() []Sample { return samplesOf(g.name) }
+
 func (g generic) Normalize(in Input) envelope.Event {
 	platform := in.Source
 	if platform == "" {
@@ -60,4 +63,7 @@ func (g generic) Normalize(in Input) envelope.Event {
 	return finish(ev, in)
 }
 
-var _ Preset = generic{}
+var (
+	_ Preset  = generic{}
+	_ Sampler = generic{}
+)

@@ -55,6 +55,9 @@ func (heygen) DefaultVerify() verify.Config {
 
 func (heygen) Events() map[string]string { return heygenEvents }
 
+// Samples returns the HeyGen fixtures for `avatarbus trigger`.
+func (heygen) Samples() []Sample { return samplesOf("heygen") }
+
 func (h heygen) Normalize(in Input) envelope.Event {
 	ev := newEvent(h.Name(), in)
 	body, ok := parseObject(in.Body)
@@ -110,4 +113,7 @@ func heygenID(name string, body, data fields, in Input) string {
 	return envelope.ID("heygen", name, data.str(heygenResourceKeys...))
 }
 
-var _ Preset = heygen{}
+var (
+	_ Preset  = heygen{}
+	_ Sampler = heygen{}
+)

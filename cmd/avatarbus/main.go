@@ -42,6 +42,6 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(), newVerifyCommand(), newNormalizeCommand())
+	root.AddCommand(newServeCommand(), newVerifyCommand(), newNormalizeCommand(), newTriggerCommand())
 	return root
 }

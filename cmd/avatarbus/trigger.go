@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/verify"
+)
+
+func newTriggerCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trigger PLATFORM EVENT",
+		Short: "Sign a built-in sample event with the platform's real scheme and POST it",
+		Long: `Sends one of the built-in sample events of a platform to an avatarbus endpoint, signed the way the
+platform signs it, prints the answer, and exits non-zero when the answer is not 2xx.
+
+EVENT is the platform's own event name (avatar_video.success, video.completed, post_call_transcription)
+or, for platforms without one, the sample's name (talk.done, video.ready). --list shows them all.
+A sample sent twice is the same event: the second answer says "duplicate": true. Use --set to change it.`,
+		Example: `  avatarbus trigger heygen avatar_video.success --url http://localhost:8080/webhooks/heygen --secret S
+  avatarbus trigger standardwebhooks contact.created --config avatarbus.yaml --source acme
+  avatarbus trigger heygen avatar_video.fail --config avatarbus.yaml --set event_data.video_id=v123
+  avatarbus trigger --list`,
+		Args: cobra.RangeArgs(0, 2),
+	}
+	list := cmd.Flags().Bool("list", false, "list the platforms and their sample events")
+	target := cmd.Flags().String("url", "", "endpoint to POST to (default with --config: http://localhost:<listen port>/webhooks/<source>)")
+	secret := cmd.Flags().String("secret", "", "secret to sign with (default with --config: the source's first secret)")
+	source := cmd.Flags().String("source", "", "source in the config file (default: a source of PLATFORM)")
+	sets := cmd.Flags().StringArray("set", nil, "change the sample: 'path.to.field=value' (value parsed as JSON when it is JSON; repeatable)")
+	cf := addConfigFlags(cmd, nil)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		out := cmd.OutOrStdout()
+		if *list {
+			printSamples(out)
+			return nil
+		}
+		if len(args) != 2 {
+			return errors.New("want PLATFORM EVENT (see --list)")
+		}
+		preset, sample, err := findSample(args[0], args[1])
+		if err != nil {
+			return err
+		}
+		body := sample.Body
+		if len(*sets) > 0 {
+			if body, err = applySets(body, *sets); err != nil {
+				return err
+			}
+		}
+		src := config.Source{Name: preset.Name(), Platform: preset.Name()}
+		if cf.path != "" || *source != "" {
+			cfg, _, err := cf.load(cmd)
+			if err != nil {
+				return err
+			}
+			if src, err = sourceOf(cfg, preset.Name(), *source); err != nil {
+				return err
+			}
+			if *target == "" {
+				*target, err = localURL(cfg.Listen, src.Name)
+				if err != nil {
+					return err
+				}
+			}
+			if *secret == "" && len(src.Secrets) > 0 {
+				*secret = src.Secrets[0]
+			}
+		}
+		if *target == "" {
+			return errors.New("--url is required (or --config to take it from the config)")
+		}
+		vc := verifyConfig(preset, src)
+		req, err := triggerRequest(cmd.Context(), vc, *secret, *target, body)
+		if err != nil {
+			return err
+		}
+		return postAndReport(req, out)
+	}
+	return cmd
+}
+
+// findSample looks up a platform's sample event by name.
+func findSample(platformName, event string) (platform.Preset, platform.Sample, error) {
+	p, ok := platform.Default().Lookup(platformName)
+	if !ok {
+		return nil, platform.Sample{}, fmt.Errorf("unknown platform %q (known: %s)", platformName, strings.Join(platform.Default().Names(), ", "))
+	}
+	s, ok := p.(platform.Sampler)
+	if !ok || len(s.Samples()) == 0 {
+		return nil, platform.Sample{}, fmt.Errorf("platform %q has no built-in samples", platformName)
+	}
+	var names []string
+	for _, sample := range s.Samples() {
+		if sample.Event == event {
+			return p, sample, nil
+		}
+		names = append(names, sample.Event)
+	}
+	return nil, platform.Sample{}, fmt.Errorf("platform %q has no sample %q (it has: %s)", platformName, event, strings.Join(names, ", "))
+}
+
+func printSamples(w io.Writer) {
+	for _, p := range platform.Default().All() {
+		s, ok := p.(platform.Sampler)
+		if !ok || len(s.Samples()) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s (%s):\n", p.Name(), p.DefaultVerify().Scheme)
+		for _, sample := range s.Samples() {
+			fmt.Fprintf(w, "  %s\n", sample.Event)
+		}
+	}
+}
+
+// sourceOf picks the source to trigger: by name, else the only source of the platform.
+func sourceOf(cfg *config.Config, platformName, name string) (config.Source, error) {
+	var matches []config.Source
+	for _, s := range cfg.Sources {
+		if (name != "" && s.Name == name) || (name == "" && s.Platform == platformName) {
+			matches = append(matches, s)
+		}
+	}
+	switch {
+	case len(matches) == 1:
+		return matches[0], nil
+	case len(matches) == 0 && name != "":
+		return config.Source{}, fmt.Errorf("no source %q in the config", name)
+	case len(matches) == 0:
+		return config.Source{}, fmt.Errorf("no source of platform %q in the config", platformName)
+	default:
+		return config.Source{}, fmt.Errorf("several sources of platform %q in the config: pick one with --source", platformName)
+	}
+}
+
+// localURL is the webhook URL of source on this machine, from the listen address.
+func localURL(listen, source string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("listen %q: %w", listen, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/webhooks/" + url.PathEscape(source), nil
+}
+
+// triggerRequest builds the POST of body to target, signed as the scheme's senders sign.
+func triggerRequest(ctx context.Context, vc verify.Config, secret, target string, body []byte) (*http.Request, error) {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--url %q: want an http(s) URL", target)
+	}
+	var signed verify.Signed
+	if vc.Scheme != "none" {
+		if secret == "" {
+			return nil, fmt.Errorf("--secret is required to sign with scheme %s", vc.Scheme)
+		}
+		if signed, err = verify.Sign(vc, secret, newMessageID(), time.Now(), body); err != nil {
+			return nil, err
+		}
+	}
+	q := u.Query()
+	for k, vs := range signed.Query {
+		for _, v := range vs {
+			q.Add(k, v)
+		}
+	}
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "avatarbus-trigger")
+	for k, vs := range signed.Header {
+		req.Header[k] = vs
+	}
+	return req, nil
+}
+
+// newMessageID returns a fresh sender message id, so every trigger of a Standard Webhooks sample is
+// a new delivery, as a sender's would be.
+func newMessageID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "msg_" + hex.EncodeToString(b)
+}
+
+func postAndReport(req *http.Request, out io.Writer) error {
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", redactedURL(req.URL), err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	fmt.Fprintf(out, "POST %s\n%s\n%s\n", redactedURL(req.URL), resp.Status, bytes.TrimSpace(answer))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return &exitError{code: 1, err: fmt.Errorf("answer %s", resp.Status)}
+	}
+	return nil
+}
+
+// redactedURL prints a URL without its query values, which may hold a token.
+func redactedURL(u *url.URL) string {
+	c := *u
+	q := c.Query()
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		q.Set(k, "REDACTED")
+	}
+	c.RawQuery = q.Encode()
+	return c.String()
+}
+
+// applySets changes fields of a JSON sample: "a.b.c=value" sets body.a.b.c, creating objects on
+// the way; the value is JSON when it parses as JSON, else a string.
+func applySets(body []byte, sets []string) ([]byte, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("--set: the sample is not a JSON object: %w", err)
+	}
+	for _, s := range sets {
+		path, raw, ok := strings.Cut(s, "=")
+		if !ok || path == "" {
+			return nil, fmt.Errorf("--set %q: want path=value", s)
+		}
+		var value any = raw
+		var parsed any
+		if json.Unmarshal([]byte(raw), &parsed) == nil {
+			value = parsed
+		}
+		keys := strings.Split(path, ".")
+		obj := doc
+		for _, k := range keys[:len(keys)-1] {
+			next, ok := obj[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				obj[k] = next
+			}
+			obj = next
+		}
+		obj[keys[len(keys)-1]] = value
+	}
+	return json.MarshalIndent(doc, "", "  ")
+}
