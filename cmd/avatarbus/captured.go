@@ -46,12 +46,20 @@ func (f *capturedFlags) read(stdin io.Reader) (captured, error) {
 		if err != nil {
 			return c, err
 		}
-		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+		br := bufio.NewReader(bytes.NewReader(raw))
+		req, err := http.ReadRequest(br)
 		if err != nil {
 			return c, fmt.Errorf("--request %s: not an HTTP request: %w", f.request, err)
 		}
 		if c.body, err = io.ReadAll(req.Body); err != nil {
 			return c, fmt.Errorf("--request %s: body: %w", f.request, err)
+		}
+		if req.Header.Get("Content-Length") == "" && len(req.TransferEncoding) == 0 {
+			// A capture without Content-Length (hand-written, or the header was dropped): the
+			// body is the rest of the file, byte for byte.
+			if c.body, err = io.ReadAll(br); err != nil {
+				return c, fmt.Errorf("--request %s: body: %w", f.request, err)
+			}
 		}
 		c.header = textproto.MIMEHeader(req.Header)
 		c.query = req.URL.Query()

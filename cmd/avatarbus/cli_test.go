@@ -84,6 +84,13 @@ func TestVerifyCommand(t *testing.T) {
 		"webhook-signature: " + vecSignature,
 		fmt.Sprintf("Content-Length: %d", len(vecBody)),
 		"", vecBody}, "\n"))
+	requestNoLength := writeFile(t, dir, "request-nolength.http", strings.Join([]string{
+		"POST /webhooks/acme HTTP/1.1",
+		"Host: avatarbus.example",
+		"webhook-id: " + vecID,
+		"webhook-timestamp: " + vecTimestamp,
+		"webhook-signature: " + vecSignature,
+		"", vecBody}, "\r\n"))
 	configFile := writeFile(t, dir, "avatarbus.yaml", `sources:
   - name: acme
     platform: standardwebhooks
@@ -180,6 +187,11 @@ func TestVerifyCommand(t *testing.T) {
 		{
 			name: "raw HTTP request file (LF)",
 			args: []string{"verify", "--platform", "standardwebhooks", "--secret", swSecret, "--request", requestLF, "--at", vecTimestamp},
+			want: []string{"valid:"},
+		},
+		{
+			name: "raw HTTP request file without Content-Length",
+			args: []string{"verify", "--platform", "standardwebhooks", "--secret", swSecret, "--request", requestNoLength, "--at", vecTimestamp},
 			want: []string{"valid:"},
 		},
 		{

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/textproto"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/subjects"
+	"github.com/avatarbus/avatarbus/verify"
 )
 
 func newNormalizeCommand() *cobra.Command {
@@ -52,7 +56,7 @@ The subject and Nats-Msg-Id are printed on standard error.`,
 		}
 		ev := preset.Normalize(platform.Input{
 			Source: src.Name, Header: req.header, Body: req.body, ReceivedAt: receivedAt.UTC(),
-			MessageID: req.header.Get("Webhook-Id"), Events: mapping,
+			MessageID: messageID(verifyConfig(preset, src), req.header), Events: mapping,
 		})
 		p := *prefix
 		if p == "" {
@@ -63,9 +67,33 @@ The subject and Nats-Msg-Id are printed on standard error.`,
 			return err
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "subject: %s\nnats-msg-id: %s\n", subject, ev.ID)
-		enc := json.NewEncoder(cmd.OutOrStdout())
-		enc.SetIndent("", "  ")
-		return enc.Encode(ev)
+		// Print the bytes serve publishes (raw payload unescaped), indented for reading.
+		b, err := envelope.Marshal(&ev)
+		if err != nil {
+			return err
+		}
+		var pretty bytes.Buffer
+		if err := json.Indent(&pretty, b, "", "  "); err != nil {
+			return err
+		}
+		pretty.WriteByte('\n')
+		_, err = pretty.WriteTo(cmd.OutOrStdout())
+		return err
 	}
 	return cmd
+}
+
+// messageID is the sender's message id that serve's verification would establish for a request
+// (verify.Result.MessageID) under vc: webhook-id for Standard Webhooks, the configured id header
+// for hmac, none otherwise. The event id, and so deduplication, depends on it.
+func messageID(vc verify.Config, h textproto.MIMEHeader) string {
+	switch vc.Scheme {
+	case "standardwebhooks":
+		return strings.Trim(h.Get("Webhook-Id"), " \t")
+	case "hmac":
+		if vc.IDHeader != "" {
+			return strings.Trim(h.Get(vc.IDHeader), " \t")
+		}
+	}
+	return ""
 }

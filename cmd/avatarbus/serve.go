@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -99,7 +100,8 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer b.Close()
+	closeBroker := sync.OnceFunc(b.Close) // drains NATS, then stops the embedded server
+	defer closeBroker()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -131,6 +133,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		log.Warn().Err(err).Msg("in-flight requests did not finish in time")
 	}
 	<-served
+	closeBroker()
 	log.Info().Msg("stopped")
 	return nil
 }

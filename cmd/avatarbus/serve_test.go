@@ -385,6 +385,7 @@ sources:
 			if err == nil {
 				t.Fatal("serve returned nil for a bad config")
 			}
+			t.Logf("serve: %v", err)
 			if !errors.Is(err, config.ErrInvalid) {
 				t.Errorf("error does not wrap config.ErrInvalid: %v", err)
 			}
@@ -418,7 +419,11 @@ func buildBinary(t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "avatarbus")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	out, err := exec.CommandContext(ctx, "go", append(args, ".")...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -550,4 +555,99 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNormalizeMatchesServe checks that `avatarbus normalize --source` prints the id and subject
+// that serve answers (and stores) for the same request: the id is what deduplicates, so an operator
+// debugging a duplicate must be able to trust it.
+func TestNormalizeMatchesServe(t *testing.T) {
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	yaml := fmt.Sprintf(`listen: %q
+nats:
+  embedded:
+    listen: "127.0.0.1:0"
+    store_dir: %q
+sources:
+  - name: acme
+    platform: standardwebhooks
+    secrets: [%q]
+    events:
+      video.done: avatar.video.completed
+  - name: heygen
+    platform: heygen
+    secrets: ["heygen-secret"]
+  - name: hx
+    platform: hmac
+    secrets: ["hx-secret"]
+    verify:
+      id_header: X-Id
+`, listen, filepath.Join(dir, "jetstream"), swSecret)
+	configFile := writeFile(t, dir, "avatarbus.yaml", yaml)
+	startServe(t, mustLoadConfig(t, yaml))
+
+	heygenBody := `{"event_type":"avatar_video.success","event_data":{"video_id":"v1"}}`
+	hxBody := `{"event_type":"video.done","data":{"id":"v2"}}`
+	sw := newSignedRequest(t, "msg_n", time.Now(), `{"type":"video.done","data":{"id":"v3"}}`)
+	tests := []struct {
+		source string
+		header http.Header
+		body   string
+	}{
+		{"acme", sw.header, sw.body},
+		// HeyGen verified by hmac; the delivery also carries a webhook-id, which that scheme ignores.
+		{"heygen", http.Header{"Signature": {hmacHex("heygen-secret", heygenBody)}, "Webhook-Id": {"msg_h"}}, heygenBody},
+		// A generic hmac sender whose message id is in X-Id.
+		{"hx", http.Header{"Signature": {hmacHex("hx-secret", hxBody)}, "X-Id": {"evt_77"}}, hxBody},
+	}
+	for _, tt := range tests {
+		t.Run(tt.source, func(t *testing.T) {
+			a := postWebhook(t, "http://"+listen+"/webhooks/"+tt.source, signedRequest{header: tt.header, body: tt.body})
+			if a.status != http.StatusOK {
+				t.Fatalf("serve: %d %s", a.status, a.raw)
+			}
+			args := []string{"normalize", "--config", configFile, "--source", tt.source}
+			for k, vs := range tt.header {
+				for _, v := range vs {
+					args = append(args, "--header", k+": "+v)
+				}
+			}
+			r := runCLI(t, tt.body, args...)
+			if r.err != nil {
+				t.Fatalf("normalize: %v", r.err)
+			}
+			want := fmt.Sprintf("subject: %s\nnats-msg-id: %s\n", a.body["subject"], a.body["id"])
+			if r.stderr != want {
+				t.Errorf("normalize printed\n%s\nserve answered\n%s", r.stderr, want)
+			}
+		})
+	}
+}
+
+// TestServeReportsBusyListenPort: when the ingest port is taken, serve fails at once naming the
+// address, and stops the embedded server it had started (its port is free again).
+func TestServeReportsBusyListenPort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = busy.Close() })
+	natsListen := freeAddr(t)
+	cfg := mustLoadConfig(t, acmeConfig(busy.Addr().String(), natsListen, filepath.Join(t.TempDir(), "jetstream")))
+
+	done := make(chan error, 1)
+	go func() { done <- serve(context.Background(), cfg, zerolog.Nop()) }()
+	select {
+	case err = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve kept running with its listen port taken")
+	}
+	if err == nil || !strings.Contains(err.Error(), "listen on "+busy.Addr().String()) {
+		t.Fatalf("serve: %v, want an error naming the listen address", err)
+	}
+	ln, err := net.Listen("tcp", natsListen)
+	if err != nil {
+		t.Fatalf("the embedded server still holds %s after serve returned: %v", natsListen, err)
+	}
+	_ = ln.Close()
 }
