@@ -34,6 +34,12 @@ func TestConformance(t *testing.T) {
 			if len(p.Events()) > 0 && len(files) == 0 {
 				t.Fatalf("no fixtures in fixtures/%s", p.Name())
 			}
+			if len(files) > 0 {
+				s, ok := p.(platform.Sampler)
+				if !ok || len(s.Samples()) != len(files) {
+					t.Fatalf("a preset with fixtures must offer them as samples for `avatarbus trigger`")
+				}
+			}
 			for _, file := range files {
 				in := fixtureInput(t, p, file)
 				ev := p.Normalize(in)
