@@ -54,3 +54,7 @@ func fuzzNormalizer(f *testing.F, preset string) {
 func FuzzNormalizeHeyGen(f *testing.F)           { fuzzNormalizer(f, "heygen") }
 func FuzzNormalizeStandardWebhooks(f *testing.F) { fuzzNormalizer(f, "standardwebhooks") }
 func FuzzNormalizeHMAC(f *testing.F)             { fuzzNormalizer(f, "hmac") }
+func FuzzNormalizeDID(f *testing.F)              { fuzzNormalizer(f, "did") }
+func FuzzNormalizeTavus(f *testing.F)            { fuzzNormalizer(f, "tavus") }
+func FuzzNormalizeElevenLabs(f *testing.F)       { fuzzNormalizer(f, "elevenlabs") }
+func FuzzNormalizeSynthesia(f *testing.F)        { fuzzNormalizer(f, "synthesia") }
