@@ -64,3 +64,46 @@ func statusFor(typ string) string {
 	}
 	return ""
 }
+
+// eventName returns name when it can be an envelope's platformevent, and "" when it holds a control
+// character (envelope.Validate refuses those): such a name is no known event, and it stays in raw.
+// Every normalizer reads its event name through it.
+func eventName(name string) string {
+	if strings.ContainsAny(name, "\x00\r\n") {
+		return ""
+	}
+	return name
+}
+
+// statusEvent is the event name of a payload that only states its status: prefix + status, or ""
+// without a status.
+func statusEvent(prefix, status string) string {
+	if status == "" {
+		return ""
+	}
+	return eventName(prefix + status)
+}
+
+// failure reads why a job failed from the first of keys that says so: a string is the message; an
+// object is read as {code|kind, message|description}. It returns nil when none of keys holds either,
+// so an error is never invented.
+func failure(f fields, keys ...string) *envelope.Error {
+	var code, msg string
+	for _, k := range keys {
+		if msg == "" {
+			msg = f.str(k)
+		}
+		if o := f.object(k); o != nil {
+			if code == "" {
+				code = o.str("code", "kind")
+			}
+			if msg == "" {
+				msg = o.str("message", "description")
+			}
+		}
+	}
+	if code == "" && msg == "" {
+		return nil
+	}
+	return &envelope.Error{Code: code, Message: msg}
+}

@@ -1,11 +1,6 @@
 package platform
 
 import (
-	"bytes"
-	"math"
-	"strings"
-	"time"
-
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/verify"
 )
@@ -49,7 +44,7 @@ func (d did) Normalize(in Input) envelope.Event {
 	ev.Data.ResourceID = body.str("id", "talk_id")
 	ev.ID = envelope.ID("did", ev.Data.ResourceID, status)
 	ev.CorrelationID = body.str("user_data")
-	if t := eventTime(body.isoTime("modified_at")); !t.IsZero() {
+	if t := body.isoTime("modified_at"); !t.IsZero() {
 		ev.Time = t
 	}
 
@@ -72,72 +67,3 @@ var (
 	_ Preset  = did{}
 	_ Sampler = did{}
 )
-
-// The helpers below are shared by the did, tavus, elevenlabs and synthesia presets. They guard
-// what the lenient reader (fields.go) can return but an envelope cannot carry, and read failure
-// reasons the same way everywhere. They belong in fields.go and build.go.
-
-// eventName returns name when it can be an envelope's platformevent, and "" when it holds a control
-// character (envelope.Validate refuses those): such a name is no known event, and it stays in raw.
-func eventName(name string) string {
-	if strings.ContainsAny(name, "\x00\r\n") {
-		return ""
-	}
-	return name
-}
-
-// statusEvent is the event name of a payload that only states its status: prefix + status, or ""
-// without a status.
-func statusEvent(prefix, status string) string {
-	if status == "" {
-		return ""
-	}
-	return eventName(prefix + status)
-}
-
-// eventTime returns t when an envelope can carry it, and the zero time otherwise: a time outside the
-// years 0–9999 (a far offset, or Unix seconds spelled "NaN") cannot be written as RFC 3339.
-func eventTime(t time.Time) time.Time {
-	if t.IsZero() || t.Year() < 0 || t.Year() > 9999 {
-		return time.Time{}
-	}
-	return t
-}
-
-// durationField reads key of f as a number of seconds: finite and not negative. JSON null is no
-// duration (fields.number reads null as 0).
-func durationField(f fields, key string) *float64 {
-	raw, ok := f[key]
-	if !ok || string(bytes.TrimSpace(raw)) == "null" {
-		return nil
-	}
-	n, ok := f.number(key)
-	if !ok || math.IsNaN(n) || math.IsInf(n, 0) || n < 0 {
-		return nil
-	}
-	return &n
-}
-
-// failure reads why a job failed from the first of keys that says so: a string is the message; an
-// object is read as {code|kind, message|description}. It returns nil when none of keys holds either,
-// so an error is never invented.
-func failure(f fields, keys ...string) *envelope.Error {
-	var code, msg string
-	for _, k := range keys {
-		if msg == "" {
-			msg = f.str(k)
-		}
-		if o := f.object(k); o != nil {
-			if code == "" {
-				code = o.str("code", "kind")
-			}
-			if msg == "" {
-				msg = o.str("message", "description")
-			}
-		}
-	}
-	if code == "" && msg == "" {
-		return nil
-	}
-	return &envelope.Error{Code: code, Message: msg}
-}

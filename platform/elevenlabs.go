@@ -52,7 +52,7 @@ func (e elevenlabs) Normalize(in Input) envelope.Event {
 		ev.Data.ResourceID = data.str("conversation_id", "voice_id")
 	}
 	ev.ID = envelope.ID("elevenlabs", name, ev.Data.ResourceID)
-	if t := eventTime(body.unixTime("event_timestamp")); !t.IsZero() {
+	if t := body.unixTime("event_timestamp"); !t.IsZero() {
 		ev.Time = t
 	}
 	// webhook_metadata is the caller's own value, echoed (speech to text); only a string is an id.
@@ -67,7 +67,7 @@ func (e elevenlabs) Normalize(in Input) envelope.Event {
 	}
 	ev.Type = typ
 	ev.Data.Status = statusFor(typ)
-	ev.Data.DurationSeconds = durationField(data.object("metadata"), "call_duration_secs")
+	ev.Data.DurationSeconds = data.object("metadata").duration("call_duration_secs")
 	if ev.Data.Status == "failed" {
 		// "failure reasons and metadata" (ElevenLabs docs); the field names are unconfirmed.
 		ev.Data.Error = failure(data, "failure_reason", "error", "message")

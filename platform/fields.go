@@ -2,6 +2,7 @@ package platform
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -55,25 +56,39 @@ func (f fields) str(keys ...string) string {
 	return ""
 }
 
-// number returns the first of keys that holds a number (or a string spelling a number).
+// number returns the first of keys that holds a finite number (or a string spelling one). JSON
+// null is no number, and neither are "NaN" or "Inf": an envelope could not carry them.
 func (f fields) number(keys ...string) (float64, bool) {
 	for _, k := range keys {
 		raw, ok := f[k]
-		if !ok {
+		if !ok || string(raw) == "null" {
 			continue
 		}
 		var n float64
-		if json.Unmarshal(raw, &n) == nil {
-			return n, true
-		}
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			if n, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
-				return n, true
+		if json.Unmarshal(raw, &n) != nil {
+			var s string
+			if json.Unmarshal(raw, &s) != nil {
+				continue
 			}
+			var err error
+			if n, err = strconv.ParseFloat(strings.TrimSpace(s), 64); err != nil {
+				continue
+			}
+		}
+		if !math.IsNaN(n) && !math.IsInf(n, 0) {
+			return n, true
 		}
 	}
 	return 0, false
+}
+
+// duration returns key as a number of seconds (finite, not negative), or nil.
+func (f fields) duration(key string) *float64 {
+	n, ok := f.number(key)
+	if !ok || n < 0 {
+		return nil
+	}
+	return &n
 }
 
 // unixTime returns the first of keys holding Unix seconds as a time, or the zero time.
@@ -82,7 +97,7 @@ func (f fields) unixTime(keys ...string) time.Time {
 	if !ok || n <= 0 || n > 1e11 {
 		return time.Time{}
 	}
-	return time.Unix(int64(n), 0).UTC()
+	return representable(time.Unix(int64(n), 0).UTC())
 }
 
 // isoTime returns the first of keys holding an RFC 3339 time (or one of the zone-less layouts some
@@ -95,9 +110,18 @@ func (f fields) isoTime(keys ...string) time.Time {
 		}
 		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
 			if t, err := time.Parse(layout, s); err == nil {
-				return t.UTC()
+				return representable(t.UTC())
 			}
 		}
 	}
 	return time.Time{}
+}
+
+// representable returns t when RFC 3339 can write it (years 1 to 9999, which a far zone offset can
+// push t out of), else the zero time, so the normalizer falls back to the receive time.
+func representable(t time.Time) time.Time {
+	if t.Year() < 1 || t.Year() > 9999 {
+		return time.Time{}
+	}
+	return t
 }

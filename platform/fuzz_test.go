@@ -28,6 +28,10 @@ func fuzzNormalizer(f *testing.F, preset string) {
 	f.Add([]byte(`{"event_type":"avatar_video.success","event_data":{"video_id":12e400}}`))
 	f.Add([]byte(`{"type":"video.done","timestamp":"not a time","data":[]}`))
 	f.Add([]byte("\xff\xfe"))
+	// Values an envelope cannot carry must be dropped, not published half-broken.
+	f.Add([]byte(`{"event_type":"avatar_video.success","event_data":{"video_id":"v","duration":"NaN"}}`))
+	f.Add([]byte(`{"type":"video.done","timestamp":"9999-12-31T23:59:59-01:00","data":{"id":"v"}}`))
+	f.Add([]byte(`{"type":"video.done\n","event_type":"x\u0000","data":{"id":"v"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev := p.Normalize(platform.Input{Source: preset, Body: body, ReceivedAt: fixedClock,
 			Events: map[string]string{"video.done": envelope.TypeVideoCompleted}})

@@ -44,7 +44,7 @@ func (g generic) Normalize(in Input) envelope.Event {
 	if !ok {
 		return finish(ev, in)
 	}
-	name := body.str("type", "event_type", "event")
+	name := eventName(body.str("type", "event_type", "event"))
 	ev.PlatformEvent = name
 	if t := body.isoTime("timestamp"); !t.IsZero() {
 		ev.Time = t

@@ -64,7 +64,7 @@ func (h heygen) Normalize(in Input) envelope.Event {
 	if !ok {
 		return finish(ev, in)
 	}
-	name := body.str("event_type")
+	name := eventName(body.str("event_type"))
 	ev.PlatformEvent = name
 	data := body.object("event_data")
 	ev.Data.ResourceID = data.str(heygenResourceKeys...)
@@ -82,9 +82,7 @@ func (h heygen) Normalize(in Input) envelope.Event {
 	ev.Data.GifURL = data.str("gif_url")
 	ev.Data.CaptionsURL = data.str("caption_url", "subtitle_url")
 	ev.Data.PageURL = data.str("landing_page_url", "video_page_url")
-	if d, ok := data.number("duration"); ok {
-		ev.Data.DurationSeconds = &d
-	}
+	ev.Data.DurationSeconds = data.duration("duration")
 	if ev.Data.Status == "failed" {
 		msg := data.str("msg", "message", "failure_message", "error_message")
 		code := data.str("failure_code", "error_code", "code")

@@ -50,6 +50,10 @@ func TestHeyGenLenientFields(t *testing.T) {
 			typ: envelope.TypeTranslationFailed, id: "heygen:video_translate.preflight.download_failed:t2", resource: "t2"},
 		{name: "batch", body: `{"event_type":"batch.finished","event_data":{"batch_id":"b1"}}`,
 			typ: envelope.TypeBatchCompleted, id: "heygen:batch.finished:b1", resource: "b1"},
+		{name: "null and NaN durations are no duration", body: `{"event_type":"avatar_video.success","event_data":{"video_id":"v8","duration":null,"thumbnail_url":null}}`,
+			typ: envelope.TypeVideoCompleted, id: "heygen:avatar_video.success:v8", resource: "v8"},
+		{name: "event name with a newline is unknown", body: `{"event_type":"avatar_video.success\n","event_data":{"video_id":"v9"}}`,
+			typ: envelope.TypeUnrecognized, id: "body digest", resource: "v9"},
 		{name: "wrong-typed field ignored", body: `{"event_type":"avatar_video.success","event_data":{"video_id":"v6","url":{"nested":true}}}`,
 			typ: envelope.TypeVideoCompleted, id: "heygen:avatar_video.success:v6", resource: "v6"},
 		{name: "unsubscribed but known elsewhere", body: `{"event_type":"proofread_creation.success","event_data":{"video_id":"v7"}}`,
@@ -58,6 +62,9 @@ func TestHeyGenLenientFields(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ev := normalize(t, "heygen", tt.body)
+			if tt.id == "body digest" {
+				tt.id = envelope.BodyID("heygen", []byte(tt.body))
+			}
 			if ev.Type != tt.typ || ev.ID != tt.id || ev.Data.ResourceID != tt.resource || ev.Subject != tt.resource {
 				t.Fatalf("got type %q id %q resource %q", ev.Type, ev.ID, ev.Data.ResourceID)
 			}

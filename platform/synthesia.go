@@ -47,9 +47,9 @@ func (s synthesia) Normalize(in Input) envelope.Event {
 	ev.Data.ResourceID = data.str("id")
 	ev.ID = envelope.ID("synthesia", name, ev.Data.ResourceID)
 	ev.CorrelationID = data.str("callbackId")
-	t := eventTime(data.unixTime("lastUpdatedAt"))
+	t := data.unixTime("lastUpdatedAt")
 	if t.IsZero() {
-		t = eventTime(data.unixTime("createdAt"))
+		t = data.unixTime("createdAt")
 	}
 	if !t.IsZero() {
 		ev.Time = t
@@ -78,7 +78,7 @@ func (s synthesia) Normalize(in Input) envelope.Event {
 // timedelta, so "1 day, 0:00:59" past a day); a plain number of seconds is accepted too. Anything
 // else is no duration.
 func synthesiaDuration(data fields) *float64 {
-	if d := durationField(data, "duration"); d != nil {
+	if d := data.duration("duration"); d != nil {
 		return d
 	}
 	n, ok := parseClock(data.str("duration"))

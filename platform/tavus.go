@@ -70,7 +70,7 @@ func (tavus) conversation(ev envelope.Event, body fields, in Input) envelope.Eve
 	ev.PlatformEvent = name
 	ev.Data.ResourceID = body.str("conversation_id")
 	ev.ID = envelope.ID("tavus", ev.Data.ResourceID, name)
-	if ts := eventTime(body.isoTime("timestamp")); !ts.IsZero() {
+	if ts := body.isoTime("timestamp"); !ts.IsZero() {
 		ev.Time = ts
 	}
 	typ, known := canonicalType(name, in, tavusEvents)
@@ -90,7 +90,7 @@ func (tavus) video(ev envelope.Event, body fields, in Input) envelope.Event {
 	ev.PlatformEvent = name
 	ev.Data.ResourceID = body.str("video_id")
 	ev.ID = envelope.ID("tavus", ev.Data.ResourceID, status)
-	if ts := eventTime(body.isoTime("updated_at")); !ts.IsZero() {
+	if ts := body.isoTime("updated_at"); !ts.IsZero() {
 		ev.Time = ts
 	}
 	typ, known := canonicalType(name, in, tavusEvents)

@@ -364,6 +364,16 @@ sources:
 `,
 			want: []string{"sources[0] (acme).platform", `unknown platform "heygenn"`, "heygen"},
 		},
+		{
+			name:   "events mapped to a type that is not canonical",
+			window: "1h",
+			sources: `  - name: acme
+    platform: standardwebhooks
+    secrets: ["` + swSecret + `"]
+    events: { video.done: avatar.video.complete }
+`,
+			want: []string{"sources[0] (acme).events[\"video.done\"]", `"avatar.video.complete" is not a canonical type`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -207,6 +207,10 @@ func postAndReport(req *http.Request, out io.Writer) error {
 	client := &http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // its message repeats the URL, token included
+		}
 		return fmt.Errorf("POST %s: %w", redactedURL(req.URL), err)
 	}
 	defer resp.Body.Close()

@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/ingest"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/subjects"
@@ -54,6 +56,11 @@ func buildSources(cfg *config.Config, reg *platform.Registry) ([]ingest.Source, 
 		}
 		if err := subjects.ValidToken(src.Name); err != nil {
 			errs = append(errs, fmt.Errorf("%s.name: %w", path, err))
+		}
+		for name, typ := range src.Events {
+			if !envelope.Known(typ) {
+				errs = append(errs, fmt.Errorf("%s.events[%q]: %q is not a canonical type (known: %s)", path, name, typ, strings.Join(envelope.Types(), ", ")))
+			}
 		}
 		vc := verifyConfig(p, src)
 		v, err := verify.New(vc)
