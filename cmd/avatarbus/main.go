@@ -43,5 +43,6 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCommand(), newVerifyCommand(), newNormalizeCommand(), newTriggerCommand())
+	root.AddCommand(newTailCommand(), newReplayCommand())
 	return root
 }

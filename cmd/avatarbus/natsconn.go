@@ -1,0 +1,155 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
+
+	"github.com/avatarbus/avatarbus/config"
+)
+
+// The commands that talk to NATS as clients (tail, replay) find the server the way serve does:
+// --config FILE (default avatarbus.yaml when present) and the AVATARBUS_* environment give nats.url,
+// or, when it is empty, the embedded server that serve runs at nats.embedded.listen; --nats-url
+// overrides nats.url. Credentials and TLS come from the same config (nats.creds, user/password,
+// token, tls.*).
+
+// addNATSFlags adds --config and --nats-url.
+func addNATSFlags(cmd *cobra.Command) *configFlags {
+	return addConfigFlags(cmd, map[string]string{"nats-url": "nats.url"})
+}
+
+// natsURL is the URL a client connects to: nats.url, or the embedded server's listen address.
+func natsURL(cfg *config.Config) (string, error) {
+	if cfg.NATS.URL != "" {
+		return cfg.NATS.URL, nil
+	}
+	listen := cfg.NATS.Embedded.Listen
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("nats.embedded.listen %q: %w", listen, err)
+	}
+	if port == "0" {
+		return "", fmt.Errorf("nats.embedded.listen %q picks a random port: give --nats-url", listen)
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "nats://" + net.JoinHostPort(host, port), nil
+}
+
+// natsClientOptions are the options of a command's connection: fail fast while disconnected (a
+// publish is never buffered across a reconnect), reconnect for ever (tail follows across restarts
+// of the server), report disconnects on stderr.
+func natsClientOptions(cfg *config.Config, name string, stderr io.Writer) ([]nats.Option, error) {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.Timeout(5 * time.Second),
+		nats.ReconnectBufSize(-1),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				fmt.Fprintf(stderr, "avatarbus: disconnected from NATS (%v); reconnecting\n", err)
+			}
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			fmt.Fprintf(stderr, "avatarbus: reconnected to NATS at %s\n", c.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			fmt.Fprintf(stderr, "avatarbus: NATS: %v\n", err)
+		}),
+	}
+	n := cfg.NATS
+	switch {
+	case n.Creds != "":
+		opts = append(opts, nats.UserCredentials(n.Creds))
+	case n.Token != "":
+		opts = append(opts, nats.Token(n.Token))
+	case n.User != "":
+		opts = append(opts, nats.UserInfo(n.User, n.Password))
+	}
+	if n.TLS.CA != "" {
+		opts = append(opts, nats.RootCAs(n.TLS.CA))
+	}
+	if n.TLS.Cert != "" || n.TLS.Key != "" {
+		if n.TLS.Cert == "" || n.TLS.Key == "" {
+			return nil, errors.New("nats.tls: cert and key must be set together")
+		}
+		opts = append(opts, nats.ClientCert(n.TLS.Cert, n.TLS.Key))
+	}
+	if n.TLS.InsecureSkipVerify {
+		opts = append(opts, nats.Secure(&tls.Config{InsecureSkipVerify: true})) //nolint:gosec // explicit operator opt-in
+	}
+	return opts, nil
+}
+
+// loadNATSConfig reads the config of a NATS client command: file, environment, --nats-url.
+func loadNATSConfig(cmd *cobra.Command, cf *configFlags) (*config.Config, error) {
+	cfg, _, err := cf.load(cmd)
+	return cfg, err
+}
+
+// dialNATS connects to the NATS server cfg names, as client name. Asynchronous connection events
+// are reported on stderr, which must be safe for concurrent use (a lockedWriter).
+func dialNATS(cfg *config.Config, name string, stderr io.Writer) (*nats.Conn, error) {
+	u, err := natsURL(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := natsClientOptions(cfg, name, stderr)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(u, opts...)
+	if err != nil {
+		hint := "set nats.url in the config or give --nats-url"
+		if cfg.NATS.URL == "" {
+			hint = "is avatarbus serve running? it serves NATS at nats.embedded.listen; or " + hint
+		}
+		return nil, fmt.Errorf("connect to NATS at %s: %w (%s)", redactNATSURL(u), err, hint)
+	}
+	return nc, nil
+}
+
+// redactNATSURL hides passwords and tokens in NATS URLs (broker has the same, unexported).
+func redactNATSURL(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if _, hasPass := u.User.Password(); hasPass {
+			u.User = url.UserPassword(u.User.Username(), "redacted")
+		} else {
+			u.User = url.User("redacted")
+		}
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// lockedWriter serializes the writes of the command and of the NATS callbacks.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
