@@ -6,9 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
 
+	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/metrics"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
@@ -35,29 +39,63 @@ func (s *Server) handleOptions(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// handleWebhook is the pipeline: source → raw body → verify → normalize → subject → publish → 200.
+// handleWebhook answers one webhook and records it: outcome, duration, and what the pipeline
+// counted on the way. The duration runs from routing to the written answer.
 func (s *Server) handleWebhook(c echo.Context) error {
+	start := time.Now()
+	ep := s.sources[c.Param("source")] // nil for an unknown source
+	m := s.unknown                     // never labelled with the requested name: bounded cardinality
+	if ep != nil {
+		m = ep.metrics
+	}
+	recorded := false
+	defer func() {
+		if !recorded { // the pipeline panicked; the Recover middleware answers 500
+			m.Request(metrics.OutcomeInternal, time.Since(start))
+		}
+	}()
+	res, err := s.process(c, ep, m)
+	recorded = true
+	if err != nil {
+		m.Request(outcomeOf(err), time.Since(start))
+		return err
+	}
+	outcome := metrics.OutcomeStored
+	if res.Duplicate {
+		outcome = metrics.OutcomeDuplicate
+	}
+	err = c.JSON(http.StatusOK, res) // the event is stored even if the client went away meanwhile
+	m.Request(outcome, time.Since(start))
+	return err
+}
+
+// process is the pipeline: source → raw body → verify → normalize → subject → publish → ack. It
+// returns the answer of a stored event, or the error errorResponse turns into the answer. Its log
+// lines name the source, request id and reason, never the body, secrets or the query string.
+func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accepted, error) {
 	if s.draining.Load() {
-		return fmt.Errorf("%w: shutting down", ErrUnavailable)
+		return accepted{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
 	}
-	src, ok := s.sources[c.Param("source")]
-	if !ok {
-		return ErrUnknownSource
+	if ep == nil {
+		return accepted{}, ErrUnknownSource
 	}
+	src := &ep.Source
 	req := c.Request()
-	log := s.log.With().Str("source", src.Name).Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Logger()
 
 	body, err := readBody(c, src.MaxBody)
+	m.BodyBytes(len(body))
 	if err != nil {
-		log.Warn().Err(err).Msg("request refused")
-		return err
+		s.requestLog(c, src.Name).Warn().Err(err).Msg("request refused")
+		return accepted{}, err
 	}
 	receivedAt := s.now()
 	header := textproto.MIMEHeader(req.Header)
 	res, err := src.Verifier.Verify(verify.Request{Header: header, Query: req.URL.Query(), Body: body, Now: receivedAt})
 	if err != nil {
-		log.Warn().Str("reason", verify.ReasonOf(err)).Str("remote", c.RealIP()).Msg("verification failed")
-		return err
+		reason := verify.ReasonOf(err)
+		m.VerificationFailed(reason)
+		s.requestLog(c, src.Name).Warn().Str("reason", reason).Str("remote", c.RealIP()).Msg("verification failed")
+		return accepted{}, err
 	}
 
 	ev := src.Preset.Normalize(platform.Input{
@@ -66,20 +104,39 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	})
 	subject, err := subjects.For(s.prefix, ev.Type, ev.Platform)
 	if err != nil {
-		log.Error().Err(err).Str("type", ev.Type).Msg("no subject for event")
-		return fmt.Errorf("%w: %w", ErrInternal, err)
+		s.requestLog(c, src.Name).Error().Err(err).Str("type", ev.Type).Msg("no subject for event")
+		return accepted{}, fmt.Errorf("%w: %w", ErrInternal, err)
 	}
+	published := time.Now()
 	ack, err := s.pub.Publish(req.Context(), subject, &ev)
 	if err != nil {
-		log.Warn().Err(err).Str("id", ev.ID).Msg("event not stored")
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		s.requestLog(c, src.Name).Warn().Err(err).Str("id", ev.ID).Msg("event not stored")
+		return accepted{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	log.Debug().Str("id", ev.ID).Str("subject", subject).Uint64("seq", ack.Seq).Bool("duplicate", ack.Duplicate).Msg("stored")
-	return c.JSON(http.StatusOK, accepted{ID: ev.ID, Duplicate: ack.Duplicate, Type: ev.Type, Subject: subject, Stream: ack.Stream, Seq: ack.Seq})
+	m.Published(time.Since(published))
+	if ev.Type == envelope.TypeUnrecognized && !ack.Duplicate {
+		m.Unrecognized()
+	}
+	if e := s.log.Debug(); e.Enabled() {
+		e.Str("source", src.Name).Str("request_id", requestID(c)).Str("id", ev.ID).Str("subject", subject).
+			Uint64("seq", ack.Seq).Bool("duplicate", ack.Duplicate).Msg("stored")
+	}
+	return accepted{ID: ev.ID, Duplicate: ack.Duplicate, Type: ev.Type, Subject: subject, Stream: ack.Stream, Seq: ack.Seq}, nil
 }
 
+// requestLog is the logger of a request that is refused or fails. It is built only then, so a
+// stored request allocates no logger.
+func (s *Server) requestLog(c echo.Context, source string) *zerolog.Logger {
+	l := s.log.With().Str("source", source).Str("request_id", requestID(c)).Logger()
+	return &l
+}
+
+// requestID is the id the RequestID middleware put in the answer's X-Request-Id.
+func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
+
 // readBody reads the whole raw body, refusing more than limit bytes: early from Content-Length,
-// otherwise as soon as the limit is crossed while reading.
+// otherwise as soon as the limit is crossed while reading. On error it returns what was read
+// before it (to be counted, never used).
 func readBody(c echo.Context, limit int64) ([]byte, error) {
 	req := c.Request()
 	if req.ContentLength > limit {
@@ -89,9 +146,9 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
+			return body, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrBodyRead, err)
+		return body, fmt.Errorf("%w: %w", ErrBodyRead, err)
 	}
 	return body, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/metrics"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/verify"
 )
@@ -43,13 +44,22 @@ type Config struct {
 	Log           zerolog.Logger
 	// Now is the clock for timestamps and signature tolerance; nil = time.Now.
 	Now func() time.Time
+	// Metrics records every request (see package metrics); nil records nothing.
+	Metrics *metrics.Metrics
+}
+
+// endpoint is a configured source with its metrics handle (nil without metrics).
+type endpoint struct {
+	Source
+	metrics *metrics.Source
 }
 
 // Server is the ingest HTTP server.
 type Server struct {
 	echo     *echo.Echo
 	http     *http.Server
-	sources  map[string]Source
+	sources  map[string]*endpoint
+	unknown  *metrics.Source // records requests for unconfigured sources; nil without metrics
 	prefix   string
 	pub      Publisher
 	log      zerolog.Logger
@@ -60,7 +70,7 @@ type Server struct {
 // New builds the server; it does not listen yet.
 func New(cfg Config) *Server {
 	s := &Server{
-		sources: make(map[string]Source, len(cfg.Sources)),
+		sources: make(map[string]*endpoint, len(cfg.Sources)),
 		prefix:  cfg.SubjectPrefix,
 		pub:     cfg.Publisher,
 		log:     cfg.Log,
@@ -73,7 +83,14 @@ func New(cfg Config) *Server {
 		if src.MaxBody <= 0 {
 			src.MaxBody = DefaultMaxBody
 		}
-		s.sources[src.Name] = src
+		ep := &endpoint{Source: src}
+		if cfg.Metrics != nil {
+			ep.metrics = cfg.Metrics.Source(src.Name)
+		}
+		s.sources[src.Name] = ep
+	}
+	if cfg.Metrics != nil {
+		s.unknown = cfg.Metrics.UnknownSource()
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -108,6 +125,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	return err
 }
+
+// Draining reports whether Shutdown has begun; a readiness check should fail from then on, so that
+// a load balancer stops sending requests that would be answered 503.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // Shutdown stops accepting connections, answers 503 to requests that arrive on open connections
 // meanwhile, and waits (until ctx ends) for in-flight requests, each still waiting for its ack.
