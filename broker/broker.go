@@ -98,6 +98,21 @@ func (b *Broker) Publisher() *Publisher {
 	return NewPublisher(b.Conn, b.JS, b.cfg.Stream.Name, b.cfg.PublishTimeout)
 }
 
+// Connected reports whether the connection to NATS is up now (a gauge for metrics).
+func (b *Broker) Connected() bool { return b.Conn != nil && b.Conn.IsConnected() }
+
+// Ready reports whether an event published now could be stored: connected, and the stream
+// present. Its error names what is missing and never carries credentials.
+func (b *Broker) Ready(ctx context.Context) error {
+	if !b.Connected() {
+		return fmt.Errorf("%w: not connected to NATS", ErrUnavailable)
+	}
+	if _, err := b.JS.Stream(ctx, b.cfg.Stream.Name); err != nil {
+		return fmt.Errorf("%w: stream %s: %w", ErrUnavailable, b.cfg.Stream.Name, err)
+	}
+	return nil
+}
+
 // Close drains the connection (in-flight acks are received) and stops the embedded server, in
 // that order.
 func (b *Broker) Close() {

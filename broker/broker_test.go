@@ -170,3 +170,27 @@ func TestEmbeddedServerStoresAcrossRestart(t *testing.T) {
 		t.Fatalf("%d messages after restart, want 3", n)
 	}
 }
+
+func TestReadyFollowsConnectionAndStream(t *testing.T) {
+	ctx := context.Background()
+	b := open(t, broker.Config{
+		Embedded: broker.EmbeddedConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), SyncInterval: time.Second, ServerName: "t"},
+		Stream:   streamConfig(),
+	})
+	if !b.Connected() {
+		t.Fatal("Connected() = false right after Open")
+	}
+	if err := b.Ready(ctx); err != nil {
+		t.Fatalf("Ready() = %v, want nil", err)
+	}
+	if err := b.JS.DeleteStream(ctx, "AVATAR"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Ready(ctx); !errors.Is(err, broker.ErrUnavailable) {
+		t.Fatalf("Ready() without the stream = %v, want ErrUnavailable", err)
+	}
+	b.Close()
+	if b.Connected() {
+		t.Fatal("Connected() = true after Close")
+	}
+}
