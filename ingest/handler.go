@@ -79,7 +79,7 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	if ep == nil {
 		return accepted{}, ErrUnknownSource
 	}
-	src := &ep.Source
+	src := ep.source.Load()
 	req := c.Request()
 
 	body, err := readBody(c, src.MaxBody)
@@ -102,6 +102,11 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 		Source: src.Name, Header: header, Body: body, ReceivedAt: receivedAt,
 		MessageID: res.MessageID, Events: src.Events,
 	})
+	if src.Confirmer != nil {
+		if ev, err = s.confirm(c, src, m, ev); err != nil {
+			return accepted{}, err
+		}
+	}
 	subject, err := subjects.For(s.prefix, ev.Type, ev.Platform)
 	if err != nil {
 		s.requestLog(c, src.Name).Error().Err(err).Str("type", ev.Type).Msg("no subject for event")

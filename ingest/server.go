@@ -34,6 +34,9 @@ type Source struct {
 	Verifier verify.Verifier
 	MaxBody  int64             // 0 = DefaultMaxBody
 	Events   map[string]string // the source's own event-name mapping
+	// Confirmer, when set, checks each normalized event with the platform before it is published
+	// (`confirm: fetch`); nil publishes what the request says.
+	Confirmer Confirmer
 }
 
 // Config configures a Server.
@@ -48,9 +51,10 @@ type Config struct {
 	Metrics *metrics.Metrics
 }
 
-// endpoint is a configured source with its metrics handle (nil without metrics).
+// endpoint is a configured source with its metrics handle (nil without metrics). Reload swaps its
+// Source while requests are in flight; each request uses the one it loaded first.
 type endpoint struct {
-	Source
+	source  atomic.Pointer[Source]
 	metrics *metrics.Source
 }
 
@@ -83,7 +87,8 @@ func New(cfg Config) *Server {
 		if src.MaxBody <= 0 {
 			src.MaxBody = DefaultMaxBody
 		}
-		ep := &endpoint{Source: src}
+		ep := &endpoint{}
+		ep.source.Store(&src)
 		if cfg.Metrics != nil {
 			ep.metrics = cfg.Metrics.Source(src.Name)
 		}

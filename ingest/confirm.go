@@ -1,0 +1,43 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/metrics"
+	"github.com/avatarbus/avatarbus/verify"
+)
+
+// Confirmer checks a normalized event with the platform that is said to have sent it, for
+// platforms that do not sign their callbacks (`confirm: fetch`). It returns the event to publish,
+// built from what the platform's API says rather than from the request.
+//
+// An error that is (or wraps) a *verify.Error refuses the request with 401 and its Reason (the
+// platform does not know the resource: a forged callback). Any other error means the platform
+// could not be asked (timeout, 429, 5xx): the request is answered 503 so the platform retries.
+type Confirmer interface {
+	Confirm(ctx context.Context, ev *envelope.Event) (*envelope.Event, error)
+}
+
+// confirm runs the source's Confirmer on ev and maps its outcome to the pipeline's errors.
+func (s *Server) confirm(c echo.Context, src *Source, m *metrics.Source, ev envelope.Event) (envelope.Event, error) {
+	confirmed, err := src.Confirmer.Confirm(c.Request().Context(), &ev)
+	if err == nil && confirmed == nil {
+		err = errors.New("confirmer returned no event")
+	}
+	if err != nil {
+		if verr, ok := errors.AsType[*verify.Error](err); ok {
+			m.VerificationFailed(verr.Reason)
+			s.requestLog(c, src.Name).Warn().Str("reason", verr.Reason).Str("remote", c.RealIP()).
+				Str("resource", ev.Subject).Msg("event not confirmed by the platform")
+			return ev, verr
+		}
+		s.requestLog(c, src.Name).Warn().Err(err).Str("resource", ev.Subject).Msg("platform API unavailable: event not confirmed")
+		return ev, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return *confirmed, nil
+}
