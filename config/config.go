@@ -17,6 +17,11 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Routes are outgoing webhook deliveries fed from the stream.
 	Routes []Route `yaml:"routes"`
+	// Quarantine keeps the requests refused for their signature or timestamp, so an operator can
+	// re-check them (avatarbus verify --from-quarantine) after fixing a secret.
+	Quarantine Quarantine `yaml:"quarantine"`
+	// HTTP tunes the ingest HTTP server: timeouts and header limit.
+	HTTP HTTP `yaml:"http"`
 
 	// refs remembers the secret references (by dotted path) that were
 	// resolved into this configuration, so they can be re-read later.
@@ -145,12 +150,49 @@ type Verify struct {
 	Param string `yaml:"param"`
 }
 
-// RateLimit is a token-bucket rate limit.
+// RateLimit is a token-bucket rate limit: Burst requests at once, refilled at RPS per second.
+// A request over the limit is answered 429 with Retry-After.
 type RateLimit struct {
-	// RPS is the sustained rate in requests per second; > 0.
+	// RPS is the sustained rate in requests per second; > 0 (fractions allowed: 0.5 is one
+	// request every two seconds).
 	RPS float64 `yaml:"rps"`
-	// Burst is the bucket size; >= 1.
+	// Burst is the bucket size, the most requests accepted at once; >= 1.
 	Burst int `yaml:"burst"`
+}
+
+// Quarantine configures the stream that keeps requests refused for their signature or timestamp
+// (401), with the reason, their headers (secret carriers masked) and their body. Requests refused
+// for other reasons (unknown source, too large, rate limited) are not kept.
+type Quarantine struct {
+	// Enabled turns quarantine on; default true.
+	Enabled bool `yaml:"enabled"`
+	// Stream is the stream name; "" (the default) means stream.name + "_QUARANTINE"
+	// (AVATAR_QUARANTINE). It must match [A-Za-z0-9_-]+ and differ from stream.name.
+	Stream string `yaml:"stream"`
+	// MaxAge is how long a refused request is kept, default 72h; > 0.
+	MaxAge Duration `yaml:"max_age"`
+	// MaxBytes caps the stream, default 256MiB; > 0. The oldest requests are discarded first.
+	MaxBytes Size `yaml:"max_bytes"`
+	// Replicas is the number of stream replicas; 0 (the default) follows stream.replicas.
+	Replicas int `yaml:"replicas"`
+}
+
+// HTTP tunes the ingest HTTP server so that one slow or noisy client cannot hold the others'
+// connections. Every field must be > 0.
+type HTTP struct {
+	// ReadHeaderTimeout bounds reading a request's headers, default 5s (cuts slowloris clients).
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, headers and body, default 30s; it must be at
+	// least read_header_timeout.
+	ReadTimeout Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds a request from the end of its headers to the end of the answer
+	// (body, verification, the JetStream ack, the write), default 30s; it must exceed
+	// nats.publish_timeout.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// IdleTimeout is how long a keep-alive connection may wait for its next request, default 120s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes caps the request line and headers, default 64KiB; 1KiB..1MiB.
+	MaxHeaderBytes Size `yaml:"max_header_bytes"`
 }
 
 // API configures access to a platform's API.

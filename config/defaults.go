@@ -17,6 +17,12 @@ const (
 	DefaultMaxDeliveries = 10
 	// MaxPublishTimeout is the largest allowed nats.publish_timeout.
 	MaxPublishTimeout = Duration(10 * time.Second)
+	// QuarantineStreamSuffix names the quarantine stream when quarantine.stream is empty:
+	// stream.name + QuarantineStreamSuffix.
+	QuarantineStreamSuffix = "_QUARANTINE"
+	// MinMaxHeaderBytes and MaxMaxHeaderBytes bound http.max_header_bytes.
+	MinMaxHeaderBytes = 1 * KiB
+	MaxMaxHeaderBytes = 1 * MiB
 )
 
 // DefaultBackoff returns a route's default backoff schedule:
@@ -55,7 +61,37 @@ func Default() Config {
 			MaxBytes:        0,
 		},
 		Log: Log{Level: "info"},
+		Quarantine: Quarantine{
+			Enabled:  true,
+			MaxAge:   Duration(72 * time.Hour),
+			MaxBytes: 256 * MiB,
+		},
+		HTTP: HTTP{
+			ReadHeaderTimeout: Duration(5 * time.Second),
+			ReadTimeout:       Duration(30 * time.Second),
+			WriteTimeout:      Duration(30 * time.Second),
+			IdleTimeout:       Duration(120 * time.Second),
+			MaxHeaderBytes:    64 * KiB,
+		},
 	}
+}
+
+// QuarantineStream is the name of the quarantine stream: quarantine.stream, or stream.name +
+// "_QUARANTINE" when that is empty.
+func (c *Config) QuarantineStream() string {
+	if c.Quarantine.Stream != "" {
+		return c.Quarantine.Stream
+	}
+	return c.Stream.Name + QuarantineStreamSuffix
+}
+
+// QuarantineReplicas is the replica count of the quarantine stream: quarantine.replicas, or
+// stream.replicas when that is 0.
+func (c *Config) QuarantineReplicas() int {
+	if c.Quarantine.Replicas != 0 {
+		return c.Quarantine.Replicas
+	}
+	return c.Stream.Replicas
 }
 
 // ApplyDefaults fills in the defaults of list items, which Default cannot

@@ -124,6 +124,8 @@ func (c *Config) problems() []error {
 	k.oneOf("log.level", c.Log.Level, false, logLevels)
 	k.oneOf("log.format", c.Log.Format, true, logFormats)
 	c.checkRoutes(&k)
+	c.checkQuarantine(&k)
+	c.checkHTTP(&k)
 	return k.errs
 }
 
@@ -300,7 +302,7 @@ func (c *Config) checkSources(k *checker) {
 				k.add(p+".rate_limit.rps", "must be > 0 (got %v)", rl.RPS)
 			}
 			if rl.Burst < 1 {
-				k.add(p+".rate_limit.burst", "must be >= 1 (got %d)", rl.Burst)
+				k.add(p+".rate_limit.burst", "must be >= 1 (got %d): the most requests accepted at once, e.g. 2 × rps", rl.Burst)
 			}
 		}
 		if s.Confirm != "" && s.Confirm != "fetch" {
@@ -351,6 +353,63 @@ func (c *Config) checkRoutes(k *checker) {
 		if r.MaxDeliveries < 1 {
 			k.add(p+".max_deliveries", "must be >= 1 (got %d)", r.MaxDeliveries)
 		}
+	}
+}
+
+func (c *Config) checkQuarantine(k *checker) {
+	q := &c.Quarantine
+	if !q.Enabled {
+		return // the other keys are not used
+	}
+	name := c.QuarantineStream()
+	switch {
+	case !streamNameRE.MatchString(name):
+		k.add("quarantine.stream", "%q must match [A-Za-z0-9_-]+", name)
+	case name == c.Stream.Name:
+		k.add("quarantine.stream", "%q is stream.name; the quarantine needs a stream of its own", name)
+	}
+	if q.MaxAge <= 0 {
+		k.add("quarantine.max_age", "must be > 0 (got %s)", q.MaxAge)
+	}
+	if q.MaxBytes <= 0 {
+		k.add("quarantine.max_bytes", "must be > 0 (got %d): the quarantine keeps what strangers send, so it is always bounded", int64(q.MaxBytes))
+	}
+	switch r := q.Replicas; {
+	case r < 0 || r > 5:
+		k.add("quarantine.replicas", "%d is not in 0..5 (0 follows stream.replicas)", r)
+	case r > 1 && c.NATS.URL == "":
+		k.add("quarantine.replicas", "%d needs a NATS cluster (nats.url); the embedded server is a single node", r)
+	}
+	// The quarantine binds quarantine.<prefix>.>; a prefix of "quarantine" would make the event
+	// stream's subjects (quarantine.>) overlap it, which JetStream refuses.
+	if c.Stream.SubjectPrefix == "quarantine" {
+		k.add("stream.subject_prefix", "%q collides with the quarantine's subjects (quarantine.%s.>); pick another prefix or set quarantine.enabled: false", c.Stream.SubjectPrefix, c.Stream.SubjectPrefix)
+	}
+}
+
+func (c *Config) checkHTTP(k *checker) {
+	h := &c.HTTP
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{
+		{"read_header_timeout", h.ReadHeaderTimeout}, {"read_timeout", h.ReadTimeout},
+		{"write_timeout", h.WriteTimeout}, {"idle_timeout", h.IdleTimeout},
+	} {
+		if d.v <= 0 {
+			k.add("http."+d.key, "must be > 0 (got %s)", d.v)
+		}
+	}
+	if h.ReadHeaderTimeout > 0 && h.ReadTimeout > 0 && h.ReadHeaderTimeout > h.ReadTimeout {
+		k.add("http.read_header_timeout", "%s exceeds http.read_timeout %s, which also covers the headers", h.ReadHeaderTimeout, h.ReadTimeout)
+	}
+	// The write deadline runs while the handler waits for JetStream's ack: a shorter one would cut
+	// the answer of an event that is stored.
+	if h.WriteTimeout > 0 && c.NATS.PublishTimeout > 0 && h.WriteTimeout <= c.NATS.PublishTimeout {
+		k.add("http.write_timeout", "%s must exceed nats.publish_timeout %s, or answers of stored events are cut", h.WriteTimeout, c.NATS.PublishTimeout)
+	}
+	if h.MaxHeaderBytes < MinMaxHeaderBytes || h.MaxHeaderBytes > MaxMaxHeaderBytes {
+		k.add("http.max_header_bytes", "%s is not in %s..%s", h.MaxHeaderBytes, MinMaxHeaderBytes, MaxMaxHeaderBytes)
 	}
 }
 
