@@ -29,6 +29,8 @@ const (
 	OutcomeUnavailable
 	// OutcomeInternal: a bug; the event was not stored (500).
 	OutcomeInternal
+	// OutcomeRateLimited: the source's rate limit refused the request before its body was read (429).
+	OutcomeRateLimited
 
 	numOutcomes
 )
@@ -42,6 +44,7 @@ var outcomeNames = [numOutcomes]string{
 	OutcomeUnreadable:    "unreadable",
 	OutcomeUnavailable:   "unavailable",
 	OutcomeInternal:      "internal",
+	OutcomeRateLimited:   "rate_limited",
 }
 
 // String returns the label value of o ("stored", "duplicate", …), or "internal" for an invalid o.
@@ -64,6 +67,8 @@ type Source struct {
 	unrecognized prometheus.Counter
 	publish      prometheus.Observer
 
+	quarantined [2]prometheus.Counter // indexed by quarantineStored, quarantineFailed
+
 	verifyFailures *prometheus.CounterVec
 	reasonsMu      sync.RWMutex
 	reasons        map[string]prometheus.Counter
@@ -85,8 +90,16 @@ func (m *Metrics) Source(name string) *Source {
 	for o := range numOutcomes {
 		s.requests[o] = m.ingestRequests.WithLabelValues(name, o.String())
 	}
+	s.quarantined[quarantineStored] = m.quarantined.WithLabelValues(name, "stored")
+	s.quarantined[quarantineFailed] = m.quarantined.WithLabelValues(name, "failed")
 	return s
 }
+
+// Indexes of Source.quarantined.
+const (
+	quarantineStored = iota
+	quarantineFailed
+)
 
 // UnknownSource returns the handle that records requests for sources that are not configured,
 // all under the single source label [UnknownSource], whatever name the request asked for.
@@ -143,6 +156,19 @@ func (s *Source) Unrecognized() {
 		return
 	}
 	s.unrecognized.Inc()
+}
+
+// Quarantined counts a refused request kept on the quarantine stream (stored true) or that could
+// not be kept (stored false: no ack within its deadline, too large for NATS, disconnected).
+func (s *Source) Quarantined(stored bool) {
+	if s == nil {
+		return
+	}
+	if stored {
+		s.quarantined[quarantineStored].Inc()
+	} else {
+		s.quarantined[quarantineFailed].Inc()
+	}
 }
 
 // Published records how long JetStream took to acknowledge a publish.

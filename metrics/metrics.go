@@ -47,6 +47,7 @@ type Metrics struct {
 	ingestDuration  *prometheus.HistogramVec
 	publishDuration prometheus.Histogram
 	requestBytes    *prometheus.CounterVec
+	quarantined     *prometheus.CounterVec
 
 	routeDeliveries *prometheus.CounterVec
 	routeDuration   *prometheus.HistogramVec
@@ -59,7 +60,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		reg: reg,
 		ingestRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "ingest_requests_total",
-			Help: "Webhook requests answered, by source and outcome (stored, duplicate, unauthorized, unknown_source, too_large, unreadable, unavailable, internal). source is empty for unknown sources.",
+			Help: "Webhook requests answered, by source and outcome (stored, duplicate, unauthorized, unknown_source, too_large, unreadable, unavailable, internal, rate_limited). source is empty for unknown sources.",
 		}, []string{"source", "outcome"}),
 		verifyFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "verification_failures_total",
@@ -87,6 +88,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: Namespace, Name: "request_bytes_total",
 			Help: "Request body bytes read, by source (including the part read of a body refused as too large).",
 		}, []string{"source"}),
+		quarantined: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "quarantined_total",
+			Help: "Requests refused by verification (401) and copied to the quarantine stream, by source and result (stored, failed).",
+		}, []string{"source", "result"}),
 		routeDeliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "route_deliveries_total",
 			Help: "Delivery attempts of events to routes, by route and outcome (delivered, retried, dead_lettered).",
@@ -99,7 +104,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(
 		m.ingestRequests, m.verifyFailures, m.duplicates, m.unrecognized,
-		m.ingestDuration, m.publishDuration, m.requestBytes,
+		m.ingestDuration, m.publishDuration, m.requestBytes, m.quarantined,
 		m.routeDeliveries, m.routeDuration,
 	)
 	return m

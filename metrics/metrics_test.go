@@ -24,6 +24,10 @@ func TestSourceRecordsUnderItsLabels(t *testing.T) {
 	s.VerificationFailed("")
 	s.Unrecognized()
 	s.Published(2 * time.Millisecond)
+	s.Request(OutcomeRateLimited, time.Millisecond)
+	s.Quarantined(true)
+	s.Quarantined(true)
+	s.Quarantined(false)
 
 	for _, tt := range []struct {
 		name string
@@ -39,6 +43,9 @@ func TestSourceRecordsUnderItsLabels(t *testing.T) {
 		{"signature_mismatch", m.verifyFailures.WithLabelValues("acme", "signature_mismatch"), 2},
 		{"no reason", m.verifyFailures.WithLabelValues("acme", UnknownReason), 1},
 		{"unrecognized", m.unrecognized.WithLabelValues("acme"), 1},
+		{"rate_limited", m.ingestRequests.WithLabelValues("acme", "rate_limited"), 1},
+		{"quarantined stored", m.quarantined.WithLabelValues("acme", "stored"), 2},
+		{"quarantined failed", m.quarantined.WithLabelValues("acme", "failed"), 1},
 	} {
 		if got := testutil.ToFloat64(tt.c); got != tt.want {
 			t.Errorf("%s = %v, want %v", tt.name, got, tt.want)
@@ -86,7 +93,7 @@ func TestSeriesExistFromTheStart(t *testing.T) {
 }
 
 func TestOutcomeNames(t *testing.T) {
-	want := []string{"stored", "duplicate", "unauthorized", "unknown_source", "too_large", "unreadable", "unavailable", "internal"}
+	want := []string{"stored", "duplicate", "unauthorized", "unknown_source", "too_large", "unreadable", "unavailable", "internal", "rate_limited"}
 	for i, w := range want {
 		if got := Outcome(i).String(); got != w {
 			t.Errorf("Outcome(%d) = %q, want %q", i, got, w)
@@ -109,6 +116,7 @@ func TestNilHandlesRecordNothing(t *testing.T) {
 	s.VerificationFailed("signature_mismatch")
 	s.Unrecognized()
 	s.Published(time.Second)
+	s.Quarantined(true)
 	var r *Route
 	r.Attempt(RouteDelivered, time.Second)
 }
