@@ -20,6 +20,9 @@ type Config struct {
 	Stream   StreamConfig
 	// PublishTimeout bounds each publish (see Publisher).
 	PublishTimeout time.Duration
+	// Quarantine, when set, is the stream of refused requests, created beside Stream (see
+	// Broker.Quarantine); nil keeps none.
+	Quarantine *QuarantineConfig
 }
 
 // Broker is an open connection to JetStream with avatarbus's stream in place, and the embedded
@@ -39,6 +42,11 @@ type Broker struct {
 // can start before its cluster is ready.
 func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) {
 	b := &Broker{cfg: cfg, log: log}
+	if cfg.Quarantine != nil {
+		if err := cfg.Quarantine.check(); err != nil {
+			return nil, err
+		}
+	}
 	var err error
 	if cfg.Conn.URL == "" {
 		if b.Server, err = StartEmbedded(cfg.Embedded, log); err != nil {
@@ -60,14 +68,14 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) 
 	}
 	for attempt := 1; ; attempt++ {
 		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err = EnsureStream(tctx, b.JS, cfg.Stream)
+		err = b.ensureStreams(tctx)
 		cancel()
 		if err == nil {
 			break
 		}
 		if ctx.Err() != nil {
 			b.Close()
-			return nil, fmt.Errorf("stream %s: %w (last error: %w)", cfg.Stream.Name, ctx.Err(), err)
+			return nil, fmt.Errorf("streams: %w (last error: %w)", ctx.Err(), err)
 		}
 		log.Warn().Err(err).Int("attempt", attempt).Msg("stream not ready; retrying")
 		select {
@@ -77,7 +85,24 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) 
 	}
 	log.Info().Str("stream", cfg.Stream.Name).Strs("subjects", cfg.Stream.Subjects).
 		Str("duplicate_window", cfg.Stream.Duplicates.String()).Int("replicas", cfg.Stream.Replicas).Msg("stream ready")
+	if q := cfg.Quarantine; q != nil {
+		log.Info().Str("stream", q.Name).Strs("subjects", q.Subjects).Str("max_age", q.MaxAge.String()).
+			Int64("max_bytes", q.MaxBytes).Int("replicas", q.Replicas).Msg("quarantine stream ready")
+	}
 	return b, nil
+}
+
+// ensureStreams creates or updates the event stream and, when configured, the quarantine stream.
+func (b *Broker) ensureStreams(ctx context.Context) error {
+	if _, err := EnsureStream(ctx, b.JS, b.cfg.Stream); err != nil {
+		return err
+	}
+	if q := b.cfg.Quarantine; q != nil {
+		if _, err := EnsureStream(ctx, b.JS, q.streamConfig()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ensureStreamAfterReconnect puts the stream back after a reconnect, for a server that came back
@@ -88,8 +113,8 @@ func (b *Broker) ensureStreamAfterReconnect() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := EnsureStream(ctx, b.JS, b.cfg.Stream); err != nil {
-		b.log.Warn().Err(err).Msg("could not ensure stream after reconnect")
+	if err := b.ensureStreams(ctx); err != nil {
+		b.log.Warn().Err(err).Msg("could not ensure streams after reconnect")
 	}
 }
 
