@@ -1,0 +1,202 @@
+package platformapi
+
+import (
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/verify"
+)
+
+var received = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// callback normalizes body as a source of preset name would, before confirmation.
+func callback(t *testing.T, name, body string) *envelope.Event {
+	t.Helper()
+	p, ok := platform.Default().Lookup(name)
+	if !ok {
+		t.Fatalf("no preset %s", name)
+	}
+	ev := p.Normalize(platform.Input{Source: name, Body: []byte(body), ReceivedAt: received})
+	return &ev
+}
+
+func confirmer(t *testing.T, name, base string) Confirmer {
+	t.Helper()
+	p, _ := platform.Default().Lookup(name)
+	c, err := NewConfirmer(p, name, nil, Options{Base: base, Key: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func isUnconfirmed(err error) bool {
+	verr, ok := errors.AsType[*verify.Error](err)
+	return ok && verr.Reason == ReasonUnconfirmed
+}
+
+var didBasic = "Basic " + base64.StdEncoding.EncodeToString([]byte(testKey+":"))
+
+func TestDIDConfirmPublishesTheFetchedTalk(t *testing.T) {
+	// The callback says done; D-ID says error: the event is talk.error, with D-ID's fields.
+	fetched := `{"id":"tlk_1","status":"error","modified_at":"2026-01-01T00:00:09Z","error":{"kind":"FaceError","description":"no face"},"user_data":"order_9"}`
+	base := fakeAPI(t, call{method: "GET", path: "/talks/tlk_1",
+		header: map[string]string{"Authorization": didBasic, "Accept": "application/json", "User-Agent": "avatarbus"},
+		status: 200, answer: fetched})
+	ev := callback(t, "did", `{"id":"tlk_1","status":"done","result_url":"https://evil.example/x.mp4"}`)
+	got, err := confirmer(t, "did", base).Confirm(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "did:tlk_1:error" || got.Type != envelope.TypeVideoFailed || got.PlatformEvent != "talk.error" {
+		t.Fatalf("got id %q type %q event %q", got.ID, got.Type, got.PlatformEvent)
+	}
+	if got.Data.MediaURL != "" || got.Data.Error == nil || got.Data.Error.Message != "no face" || got.CorrelationID != "order_9" {
+		t.Fatalf("data not from the fetched talk: %+v", got.Data)
+	}
+	if string(got.Data.Raw) != fetched {
+		t.Fatalf("raw = %s, want the fetched talk byte for byte", got.Data.Raw)
+	}
+	if !got.ReceivedAt.Equal(received) {
+		t.Fatalf("receivedat = %s", got.ReceivedAt)
+	}
+}
+
+func TestDIDConfirmAddsTheIDWhenTheAnswerOmitsIt(t *testing.T) {
+	base := fakeAPI(t, call{method: "GET", path: "/talks/tlk_2", status: 200, answer: `{"status":"done","result_url":"https://d-id/x.mp4"}`})
+	got, err := confirmer(t, "did", base).Confirm(ctx, callback(t, "did", `{"id":"tlk_2","status":"done"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "did:tlk_2:done" || got.Subject != "tlk_2" || got.Data.MediaURL != "https://d-id/x.mp4" {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestDIDConfirmRefusals(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		calls      []call
+		unconfirm  bool
+		sentinel   error
+		detailPart string
+	}{
+		{"unknown talk", `{"id":"tlk_forged","status":"done"}`,
+			[]call{{method: "GET", path: "/talks/tlk_forged", status: 404, answer: `{"kind":"NotFoundError","description":"not found"}`}}, true, nil, `"tlk_forged"`},
+		{"id refused", `{"id":"x y","status":"done"}`,
+			[]call{{method: "GET", path: "/talks/x%20y", status: 400, answer: `{}`}}, true, nil, "talk"},
+		{"answer for another talk", `{"id":"tlk_a","status":"done"}`,
+			[]call{{method: "GET", path: "/talks/tlk_a", status: 200, answer: `{"id":"tlk_b","status":"done"}`}}, true, nil, "another talk"},
+		{"no id", `{"status":"done"}`, nil, true, nil, "no valid talk id"},
+		{"not JSON", `not json`, nil, true, nil, "no valid talk id"},
+		{"dot dot", `{"id":"..","status":"done"}`, nil, true, nil, "no valid talk id"},
+		{"our key refused", `{"id":"tlk_1","status":"done"}`,
+			[]call{{method: "GET", path: "/talks/tlk_1", status: 401, answer: `{"description":"Unauthorized"}`}}, false, ErrUnauthorized, ""},
+		{"rate limited", `{"id":"tlk_1","status":"done"}`,
+			[]call{{method: "GET", path: "/talks/tlk_1", status: 429, answer: `{}`}}, false, ErrRateLimited, ""},
+		{"down", `{"id":"tlk_1","status":"done"}`,
+			[]call{{method: "GET", path: "/talks/tlk_1", status: 503, answer: `{}`}}, false, ErrServer, ""},
+		{"garbage answer", `{"id":"tlk_1","status":"done"}`,
+			[]call{{method: "GET", path: "/talks/tlk_1", status: 200, answer: `[1,2]`}}, false, ErrBadResponse, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := fakeAPI(t, tt.calls...)
+			got, err := confirmer(t, "did", base).Confirm(ctx, callback(t, "did", tt.body))
+			if got != nil || err == nil {
+				t.Fatalf("got %+v, %v; want a refusal", got, err)
+			}
+			if isUnconfirmed(err) != tt.unconfirm {
+				t.Fatalf("err = %v; unconfirmed = %v, want %v", err, isUnconfirmed(err), tt.unconfirm)
+			}
+			if tt.sentinel != nil && !errors.Is(err, tt.sentinel) {
+				t.Fatalf("err = %v, want %v", err, tt.sentinel)
+			}
+			if !strings.Contains(err.Error(), tt.detailPart) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.detailPart)
+			}
+		})
+	}
+}
+
+func TestTavusConfirmVideo(t *testing.T) {
+	fetched := `{"video_id":"v1","status":"ready","download_url":"https://tavus/v1.mp4","hosted_url":"https://videos.tavus.io/video/v1","updated_at":"2026-01-01 00:00:09.000000"}`
+	base := fakeAPI(t, call{method: "GET", path: "/v2/videos/v1", header: map[string]string{"x-api-key": testKey}, status: 200, answer: fetched})
+	got, err := confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", `{"video_id":"v1","status":"ready","download_url":"https://evil/x.mp4"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "tavus:v1:ready" || got.Type != envelope.TypeVideoCompleted || got.Data.MediaURL != "https://tavus/v1.mp4" || string(got.Data.Raw) != fetched {
+		t.Fatalf("got %+v", got)
+	}
+}
+
+func TestTavusConfirmConversation(t *testing.T) {
+	shutdown := `{"event_type":"system.shutdown","message_type":"system","timestamp":"2026-01-01T00:00:09Z","properties":{"shutdown_reason":"participant_left_timeout"}}`
+	conv := `{"conversation_id":"c1","status":"ended","events":[{"event_type":"system.replica_joined","properties":{}},` + shutdown + `]}`
+	cb := `{"conversation_id":"c1","event_type":"system.shutdown","message_type":"system","properties":{"shutdown_reason":"forged"}}`
+
+	base := fakeAPI(t, call{method: "GET", path: "/v2/conversations/c1", query: "verbose=true", header: map[string]string{"x-api-key": testKey}, status: 200, answer: conv})
+	got, err := confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", cb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "tavus:c1:system.shutdown" || got.Type != envelope.TypeConversationEnded || got.Subject != "c1" {
+		t.Fatalf("got id %q type %q subject %q", got.ID, got.Type, got.Subject)
+	}
+	if !strings.Contains(string(got.Data.Raw), "participant_left_timeout") || !strings.Contains(string(got.Data.Raw), `"conversation_id":"c1"`) {
+		t.Fatalf("raw = %s, want Tavus's listed event with the conversation id", got.Data.Raw)
+	}
+	if !got.Time.Equal(time.Date(2026, 1, 1, 0, 0, 9, 0, time.UTC)) {
+		t.Fatalf("time = %s", got.Time)
+	}
+
+	// Known conversation, event not listed (yet): 503 material, not a refusal.
+	base = fakeAPI(t, call{method: "GET", path: "/v2/conversations/c1", query: "verbose=true", status: 200, answer: `{"conversation_id":"c1","status":"active","events":[]}`})
+	_, err = confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", cb))
+	if !errors.Is(err, ErrPending) || isUnconfirmed(err) {
+		t.Fatalf("not listed: err = %v, want ErrPending", err)
+	}
+
+	// Unknown conversation: refused.
+	base = fakeAPI(t, call{method: "GET", path: "/v2/conversations/c1", query: "verbose=true", status: 404, answer: `{"message":"Conversation not found"}`})
+	if _, err = confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", cb)); !isUnconfirmed(err) {
+		t.Fatalf("unknown: err = %v, want unconfirmed", err)
+	}
+}
+
+func TestTavusConfirmRefusesReplicasAndUnknownShapes(t *testing.T) {
+	c := confirmer(t, "tavus", fakeAPI(t))
+	for _, body := range []string{`{"replica_id":"r1","status":"ready"}`, `{"hello":"world"}`, `[]`} {
+		if _, err := c.Confirm(ctx, callback(t, "tavus", body)); !isUnconfirmed(err) {
+			t.Fatalf("%s: err = %v, want unconfirmed", body, err)
+		}
+	}
+}
+
+func TestNewConfirmer(t *testing.T) {
+	p, _ := platform.Default().Lookup("heygen")
+	if _, err := NewConfirmer(p, "heygen", nil, Options{Key: "k"}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("heygen: err = %v, want ErrUnsupported", err)
+	}
+	p, _ = platform.Default().Lookup("did")
+	if _, err := NewConfirmer(p, "did", nil, Options{}); !errors.Is(err, ErrNoKey) {
+		t.Fatalf("no key: err = %v, want ErrNoKey", err)
+	}
+}
+
+func TestDIDKeyWithColonIsSentAsIs(t *testing.T) {
+	base := fakeAPI(t, call{method: "GET", path: "/talks/tlk_1",
+		header: map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("user@example.com:secret"))},
+		status: 200, answer: `{"id":"tlk_1","status":"done"}`})
+	d, _ := NewDID(Options{Base: base, Key: "user@example.com:secret"})
+	if _, err := d.Talk(ctx, "tlk_1"); err != nil {
+		t.Fatal(err)
+	}
+}

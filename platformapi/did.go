@@ -1,0 +1,43 @@
+package platformapi
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+)
+
+// DID is D-ID's API (https://api.d-id.com), used to fetch a talk back. Its auth is HTTP Basic
+// (third-party source): a key of the form "user:password" is sent as is, any other key as the user
+// name with an empty password.
+type DID struct{ c *client }
+
+// NewDID returns a D-ID client.
+func NewDID(o Options) (*DID, error) {
+	c, err := newClient("did", "https://api.d-id.com", didAuth, o)
+	if err != nil {
+		return nil, err
+	}
+	return &DID{c: c}, nil
+}
+
+func didAuth(h http.Header, key string) {
+	if !strings.Contains(key, ":") {
+		key += ":"
+	}
+	h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(key)))
+}
+
+// Talk is GET /talks/{id}: the talk object as D-ID sends it.
+func (d *DID) Talk(ctx context.Context, id string) (json.RawMessage, error) {
+	p, err := pathID(id)
+	if err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if err := d.c.call(ctx, http.MethodGet, "/talks"+p, nil, nil, &raw); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}

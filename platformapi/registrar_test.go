@@ -1,0 +1,235 @@
+package platformapi
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testKey = "key-0123456789abcdef"
+
+var ctx = context.Background()
+
+func TestHeyGenCreate(t *testing.T) {
+	tests := []struct {
+		name   string
+		events []string
+		body   string
+	}{
+		{"some events", []string{"avatar_video.success", "avatar_video.fail"},
+			`{"url":"https://hooks.example.com/webhooks/heygen","events":["avatar_video.success","avatar_video.fail"]}`},
+		{"all events", nil, `{"url":"https://hooks.example.com/webhooks/heygen"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := fakeAPI(t, call{
+				method: "POST", path: "/v3/webhooks/endpoints",
+				header: map[string]string{"X-Api-Key": testKey, "Content-Type": "application/json", "User-Agent": "avatarbus", "Authorization": ""},
+				body:   tt.body, status: 200,
+				answer: `{"data":{"endpoint_id":"ep_1","url":"https://hooks.example.com/webhooks/heygen","events":null,"status":"enabled","created_at":"2026-01-02T03:04:05Z","secret":"whsec_k7x9m2"}}`,
+			})
+			h, err := NewHeyGen(Options{Base: base, Key: testKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := h.Create(ctx, Registration{URL: "https://hooks.example.com/webhooks/heygen", Events: tt.events})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Webhook{ID: "ep_1", URL: "https://hooks.example.com/webhooks/heygen", Status: "enabled", Created: "2026-01-02T03:04:05Z", Secret: "whsec_k7x9m2"}
+			if !reflect.DeepEqual(w, want) {
+				t.Fatalf("got %+v, want %+v", w, want)
+			}
+		})
+	}
+}
+
+func TestHeyGenListFollowsPages(t *testing.T) {
+	base := fakeAPI(t,
+		call{method: "GET", path: "/v3/webhooks/endpoints", query: "limit=100", header: map[string]string{"X-Api-Key": testKey}, status: 200,
+			answer: `{"data":[{"endpoint_id":"ep_1","url":"https://a","status":"enabled","created_at":"t1","secret":null}],"has_more":true,"next_token":"tok 2"}`},
+		call{method: "GET", path: "/v3/webhooks/endpoints", query: "limit=100&token=tok+2", header: map[string]string{"X-Api-Key": testKey}, status: 200,
+			answer: `{"data":[{"endpoint_id":"ep_2","url":"https://b","events":["avatar_video.success"],"status":"disabled","created_at":"t2"}],"has_more":false,"next_token":null}`},
+	)
+	h, _ := NewHeyGen(Options{Base: base, Key: testKey})
+	got, err := h.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Webhook{
+		{ID: "ep_1", URL: "https://a", Status: "enabled", Created: "t1"},
+		{ID: "ep_2", URL: "https://b", Events: []string{"avatar_video.success"}, Status: "disabled", Created: "t2"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestHeyGenDeleteAndRotate(t *testing.T) {
+	base := fakeAPI(t,
+		call{method: "DELETE", path: "/v3/webhooks/endpoints/ep_1", header: map[string]string{"X-Api-Key": testKey, "Content-Type": ""}, status: 200, answer: `{"data":{},"error":null}`},
+		call{method: "POST", path: "/v3/webhooks/endpoints/ep_2/rotate-secret", header: map[string]string{"X-Api-Key": testKey}, status: 200,
+			answer: `{"data":{"endpoint_id":"ep_2","secret":"whsec_new"}}`},
+	)
+	h, _ := NewHeyGen(Options{Base: base, Key: testKey})
+	if err := h.Delete(ctx, "ep_1"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := h.Rotate(ctx, "ep_2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.ID != "ep_2" || w.Secret != "whsec_new" {
+		t.Fatalf("rotate: %+v", w)
+	}
+}
+
+func TestSynthesia(t *testing.T) {
+	base := fakeAPI(t,
+		call{method: "POST", path: "/v2/webhooks", header: map[string]string{"Authorization": testKey, "Content-Type": "application/json"},
+			body:   `{"url":"https://hooks.example.com/webhooks/synthesia","events":["video.completed","video.failed"]}`,
+			status: 201, answer: `{"id":"wh_1","url":"https://hooks.example.com/webhooks/synthesia","status":"active","secret":"1234-abcd","createdAt":1700000000,"lastUpdatedAt":1700000000}`},
+		call{method: "GET", path: "/v2/webhooks", query: "limit=100&offset=0", header: map[string]string{"Authorization": testKey}, status: 200,
+			answer: `{"webhooks":[{"id":"wh_1","url":"https://x","status":"active","createdAt":1700000000}],"nextOffset":1}`},
+		call{method: "DELETE", path: "/v2/webhooks/wh_1", header: map[string]string{"Authorization": testKey}, status: 204},
+	)
+	s, _ := NewSynthesia(Options{Base: base, Key: testKey})
+	w, err := s.Create(ctx, Registration{URL: "https://hooks.example.com/webhooks/synthesia"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.ID != "wh_1" || w.Secret != "1234-abcd" || w.Created != "1700000000" || w.Status != "active" {
+		t.Fatalf("create: %+v", w)
+	}
+	list, err := s.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].ID != "wh_1" || list[0].Secret != "" {
+		t.Fatalf("list: %+v", list)
+	}
+	if err := s.Delete(ctx, "wh_1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSynthesiaRefusesUnknownEventsWithoutACall(t *testing.T) {
+	s, _ := NewSynthesia(Options{Base: fakeAPI(t), Key: testKey})
+	_, err := s.Create(ctx, Registration{URL: "https://x", Events: []string{"video.done"}})
+	if !errors.Is(err, ErrEvents) || !strings.Contains(err.Error(), "video.done") {
+		t.Fatalf("err = %v, want ErrEvents naming video.done", err)
+	}
+}
+
+func TestElevenLabs(t *testing.T) {
+	base := fakeAPI(t,
+		call{method: "POST", path: "/v1/workspace/webhooks", header: map[string]string{"xi-api-key": testKey, "Content-Type": "application/json"},
+			body:   `{"settings":{"auth_type":"hmac","name":"avatarbus","webhook_url":"https://hooks.example.com/webhooks/elevenlabs"}}`,
+			status: 200, answer: `{"webhook_id":"w_1","webhook_secret":"wsec_abc"}`},
+		call{method: "GET", path: "/v1/workspace/webhooks", header: map[string]string{"xi-api-key": testKey}, status: 200,
+			answer: `{"webhooks":[{"name":"avatarbus","webhook_id":"w_1","webhook_url":"https://x","is_disabled":false,"is_auto_disabled":true,"created_at_unix":1700000000,"auth_type":"hmac"}]}`},
+		call{method: "DELETE", path: "/v1/workspace/webhooks/w_1", header: map[string]string{"xi-api-key": testKey}, status: 200, answer: `{}`},
+	)
+	e, _ := NewElevenLabs(Options{Base: base, Key: testKey})
+	w, err := e.Create(ctx, Registration{URL: "https://hooks.example.com/webhooks/elevenlabs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.ID != "w_1" || w.Secret != "wsec_abc" {
+		t.Fatalf("create: %+v", w)
+	}
+	list, err := e.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Webhook{{ID: "w_1", URL: "https://x", Status: "auto-disabled", Created: "1700000000"}}; !reflect.DeepEqual(list, want) {
+		t.Fatalf("list: %+v", list)
+	}
+	if err := e.Delete(ctx, "w_1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Create(ctx, Registration{URL: "https://x", Events: []string{"post_call_transcription"}}); !errors.Is(err, ErrEvents) {
+		t.Fatalf("events: err = %v, want ErrEvents", err)
+	}
+}
+
+func TestAPIErrorsAreClassified(t *testing.T) {
+	tests := []struct {
+		status  int
+		answer  string
+		want    error
+		message string
+	}{
+		{401, `{"error":{"code":"invalid_api_key","message":"Invalid API key ` + testKey + `"}}`, ErrUnauthorized, "Invalid API key [redacted]"},
+		{403, `{"detail":{"status":"forbidden","message":"missing permission"}}`, ErrUnauthorized, "missing permission"},
+		{404, `{"message":"endpoint not found"}`, ErrNotFound, "endpoint not found"},
+		{429, `{"msg":"slow   down\nplease"}`, ErrRateLimited, "slow down please"},
+		{502, `<html>bad gateway</html>`, ErrServer, "<html>bad gateway</html>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.answer, func(t *testing.T) {
+			base := fakeAPI(t, call{method: "DELETE", path: "/v3/webhooks/endpoints/ep", status: tt.status, answer: tt.answer})
+			h, _ := NewHeyGen(Options{Base: base, Key: testKey})
+			err := h.Delete(ctx, "ep")
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+			ae, ok := errors.AsType[*APIError](err)
+			if !ok || ae.Platform != "heygen" || ae.Status != tt.status || ae.Message != tt.message {
+				t.Fatalf("err = %#v, want status %d message %q", err, tt.status, tt.message)
+			}
+			if strings.Contains(err.Error(), testKey) {
+				t.Fatalf("the API key leaked into %q", err)
+			}
+		})
+	}
+}
+
+func TestUnreachableAndTimeout(t *testing.T) {
+	h, _ := NewHeyGen(Options{Base: "http://127.0.0.1:1", Key: testKey})
+	if _, err := h.List(ctx); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("refused: err = %v, want ErrUnreachable", err)
+	}
+
+	block := make(chan struct{})
+	defer close(block)
+	slow := fakeAPIBlocking(t, block)
+	h, _ = NewHeyGen(Options{Base: slow, Key: testKey, Timeout: 100 * time.Millisecond})
+	start := time.Now()
+	_, err := h.List(ctx)
+	if !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("slow: err = %v, want ErrUnreachable with timeout", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("timeout took %s", d)
+	}
+}
+
+func TestOptions(t *testing.T) {
+	if _, err := NewHeyGen(Options{}); !errors.Is(err, ErrNoKey) {
+		t.Fatalf("no key: err = %v", err)
+	}
+	for _, base := range []string{"ftp://x", "api.heygen.com", "http://x?y=1"} {
+		if _, err := NewHeyGen(Options{Key: "k", Base: base}); err == nil {
+			t.Fatalf("base %q accepted", base)
+		}
+	}
+	// A base with a path prefix keeps it.
+	base := fakeAPI(t, call{method: "DELETE", path: "/proxy/heygen/v3/webhooks/endpoints/a%2Fb", status: 200, answer: `{}`})
+	h, _ := NewHeyGen(Options{Base: base + "/proxy/heygen/", Key: "k"})
+	if err := h.Delete(ctx, "a/b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Delete(ctx, ".."); !errors.Is(err, ErrBadID) {
+		t.Fatalf(`id "..": err = %v, want ErrBadID`, err)
+	}
+	if _, err := NewRegistrar("did", Options{Key: "k"}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("did registrar: err = %v", err)
+	}
+	if got := RegistrarPlatforms(); !reflect.DeepEqual(got, []string{"elevenlabs", "heygen", "synthesia"}) {
+		t.Fatalf("RegistrarPlatforms = %v", got)
+	}
+}
