@@ -308,6 +308,9 @@ func (c *Config) checkSources(k *checker) {
 		if s.Confirm != "" && s.Confirm != "fetch" {
 			k.add(p+".confirm", "%q must be \"\" or \"fetch\"", s.Confirm)
 		}
+		if s.Confirm == "fetch" && (s.API == nil || strings.TrimSpace(s.API.Key) == "") {
+			k.add(p+".api.key", "required with confirm: fetch: the platform's API key, e.g. \"${DID_API_KEY}\" or \"@/run/secrets/did-api-key\"")
+		}
 		if s.API != nil && s.API.Base != "" {
 			k.httpURL(p+".api.base", s.API.Base)
 		}
