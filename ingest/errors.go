@@ -22,6 +22,8 @@ var (
 	ErrUnavailable = errors.New("event store unavailable")
 	// ErrInternal: a bug; the request is not stored and the platform should retry.
 	ErrInternal = errors.New("internal error")
+	// ErrRateLimited: the source's rate limit refused the request (see RateLimitedError).
+	ErrRateLimited = errors.New("rate limited")
 )
 
 // retryAfterSeconds is what a 503 asks the platform to wait before retrying.
@@ -41,6 +43,8 @@ func errorResponse(err error) (int, problem) {
 	switch {
 	case errors.As(err, &verr):
 		return http.StatusUnauthorized, problem{Error: verr.Reason, Message: verr.Detail}
+	case errors.Is(err, ErrRateLimited):
+		return http.StatusTooManyRequests, problem{Error: "rate_limited", Message: "too many requests for this source; retry after the Retry-After seconds"}
 	case errors.Is(err, ErrUnknownSource):
 		return http.StatusNotFound, problem{Error: "unknown_source", Message: "no source is configured under this name"}
 	case errors.Is(err, ErrBodyTooLarge):
@@ -66,8 +70,14 @@ func httpErrorHandler(err error, c echo.Context) {
 		body = problem{Error: codeForStatus(he.Code), Message: http.StatusText(he.Code)}
 	}
 	body.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
-	if status == http.StatusServiceUnavailable {
+	switch status {
+	case http.StatusServiceUnavailable:
 		c.Response().Header().Set("Retry-After", retryAfterSeconds)
+	case http.StatusTooManyRequests:
+		var rl *RateLimitedError
+		if errors.As(err, &rl) {
+			c.Response().Header().Set("Retry-After", rl.retryAfter())
+		}
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
@@ -84,6 +94,8 @@ func codeForStatus(status int) string {
 		return "method_not_allowed"
 	case http.StatusRequestEntityTooLarge:
 		return "body_too_large"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
 	default:
 		return "error"
 	}

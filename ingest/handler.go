@@ -94,7 +94,19 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	if err != nil {
 		reason := verify.ReasonOf(err)
 		m.VerificationFailed(reason)
-		s.requestLog(c, src.Name).Warn().Str("reason", reason).Str("remote", c.RealIP()).Msg("verification failed")
+		line := s.requestLog(c, src.Name).Warn().Str("reason", reason).Str("remote", c.RealIP())
+		if ep.quarantine != "" {
+			// Before the answer, within the quarantine's own short deadline; a failure to keep
+			// the request never changes the answer.
+			seq, qerr := s.quarantine(c, ep, err, body, receivedAt)
+			m.Quarantined(qerr == nil)
+			if qerr != nil {
+				line = line.AnErr("quarantine_error", qerr)
+			} else {
+				line = line.Uint64("quarantine_seq", seq)
+			}
+		}
+		line.Msg("verification failed")
 		return accepted{}, err
 	}
 

@@ -21,6 +21,8 @@ func outcomeOf(err error) metrics.Outcome {
 		return metrics.OutcomeUnreadable
 	case http.StatusServiceUnavailable:
 		return metrics.OutcomeUnavailable
+	case http.StatusTooManyRequests:
+		return metrics.OutcomeRateLimited
 	default:
 		return metrics.OutcomeInternal
 	}

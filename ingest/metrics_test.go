@@ -163,8 +163,8 @@ func TestMetricsCountEveryOutcome(t *testing.T) {
 	g := st.reg
 	// Every outcome of every configured source, plus the unknown-source bucket, exists from the start.
 	initialSeries, err := testutil.GatherAndCount(g, "avatarbus_ingest_requests_total")
-	if err != nil || initialSeries != 4*8 {
-		t.Fatalf("%d request series at start (%v), want 32", initialSeries, err)
+	if err != nil || initialSeries != 4*9 {
+		t.Fatalf("%d request series at start (%v), want 36 (4 sources × 9 outcomes)", initialSeries, err)
 	}
 	if v := value(t, g, "avatarbus_nats_connected"); v != 1 {
 		t.Fatalf("nats_connected = %v", v)

@@ -3,8 +3,10 @@ package ingest
 import (
 	"context"
 	"errors"
+	stdlog "log"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/metrics"
 	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
 )
 
@@ -37,6 +40,11 @@ type Source struct {
 	// Confirmer, when set, checks each normalized event with the platform before it is published
 	// (`confirm: fetch`); nil publishes what the request says.
 	Confirmer Confirmer
+	// RateLimit bounds the source's request rate; nil is unlimited.
+	RateLimit *RateLimit
+	// SecretHeaders name headers whose values are secrets (a token source's header), masked in
+	// quarantined copies like Authorization and Cookie always are.
+	SecretHeaders []string
 }
 
 // Config configures a Server.
@@ -49,6 +57,46 @@ type Config struct {
 	Now func() time.Time
 	// Metrics records every request (see package metrics); nil records nothing.
 	Metrics *metrics.Metrics
+	// Quarantine keeps the requests refused for their signature or timestamp; nil keeps none.
+	Quarantine Quarantine
+	// HTTP bounds the server's connections; zero fields take the defaults.
+	HTTP HTTPConfig
+}
+
+// HTTPConfig bounds the HTTP server's connections (see net/http.Server), so that one slow or
+// noisy client cannot hold what the others need. Zero fields take the Default values.
+type HTTPConfig struct {
+	ReadHeaderTimeout time.Duration // reading the request line and headers (cuts slowloris clients)
+	ReadTimeout       time.Duration // reading the whole request, body included
+	WriteTimeout      time.Duration // from the end of the headers to the end of the answer
+	IdleTimeout       time.Duration // a keep-alive connection waiting for its next request
+	MaxHeaderBytes    int           // request line and headers
+}
+
+// Defaults of HTTPConfig.
+const (
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 30 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+)
+
+// withDefaults fills the zero fields of h.
+func (h HTTPConfig) withDefaults() HTTPConfig {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&h.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	def(&h.ReadTimeout, DefaultReadTimeout)
+	def(&h.WriteTimeout, DefaultWriteTimeout)
+	def(&h.IdleTimeout, DefaultIdleTimeout)
+	if h.MaxHeaderBytes <= 0 {
+		h.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	return h
 }
 
 // endpoint is a configured source with its metrics handle (nil without metrics). Reload swaps its
@@ -56,6 +104,11 @@ type Config struct {
 type endpoint struct {
 	source  atomic.Pointer[Source]
 	metrics *metrics.Source
+	// limiter is the token bucket of the source's RateLimit, rebuilt when a reload changes it.
+	limiter  atomic.Pointer[limiter]
+	limitLog zerolog.Logger // sampled: a flood of 429s writes a line now and then, not one each
+	// quarantine is the subject refused requests are kept on; "" keeps none.
+	quarantine string
 }
 
 // Server is the ingest HTTP server.
@@ -66,6 +119,7 @@ type Server struct {
 	unknown  *metrics.Source // records requests for unconfigured sources; nil without metrics
 	prefix   string
 	pub      Publisher
+	quar     Quarantine // nil keeps nothing
 	log      zerolog.Logger
 	now      func() time.Time
 	draining atomic.Bool
@@ -77,6 +131,7 @@ func New(cfg Config) *Server {
 		sources: make(map[string]*endpoint, len(cfg.Sources)),
 		prefix:  cfg.SubjectPrefix,
 		pub:     cfg.Publisher,
+		quar:    cfg.Quarantine,
 		log:     cfg.Log,
 		now:     cfg.Now,
 	}
@@ -92,6 +147,14 @@ func New(cfg Config) *Server {
 		if cfg.Metrics != nil {
 			ep.metrics = cfg.Metrics.Source(src.Name)
 		}
+		ep.limitLog = s.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: limitLogPeriod}).With().Str("source", src.Name).Logger()
+		if s.quar != nil {
+			subject, err := subjects.Quarantine(s.prefix, src.Name)
+			if err != nil { // buildSources checks names first; not worth failing New for
+				s.log.Error().Err(err).Str("source", src.Name).Msg("refused requests of this source cannot be quarantined")
+			}
+			ep.quarantine = subject
+		}
 		s.sources[src.Name] = ep
 	}
 	if cfg.Metrics != nil {
@@ -105,18 +168,29 @@ func New(cfg Config) *Server {
 		s.log.Error().Err(err).Bytes("stack", stack).Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("panic in handler")
 		return ErrInternal
 	}}))
-	e.POST("/webhooks/:source", s.handleWebhook)
+	e.POST("/webhooks/:source", s.handleWebhook, s.rateLimit)
 	e.OPTIONS("/webhooks/:source", s.handleOptions)
 	s.echo = e
+	h := cfg.HTTP.withDefaults()
 	s.http = &http.Server{
 		Handler:           e,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: h.ReadHeaderTimeout,
+		ReadTimeout:       h.ReadTimeout,
+		WriteTimeout:      h.WriteTimeout,
+		IdleTimeout:       h.IdleTimeout,
+		MaxHeaderBytes:    h.MaxHeaderBytes,
+		ErrorLog:          stdlog.New(serverErrorLog{s.log}, "", 0),
 	}
 	return s
+}
+
+// serverErrorLog sends net/http's own complaints (bad TLS handshakes, accept errors) to the
+// structured log instead of the standard logger's stderr lines.
+type serverErrorLog struct{ log zerolog.Logger }
+
+func (w serverErrorLog) Write(p []byte) (int, error) {
+	w.log.Warn().Str("component", "http").Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
 }
 
 // Handler returns the HTTP handler, for tests and embedding.
