@@ -3,7 +3,10 @@
 package brokertest
 
 import (
+	"fmt"
 	"net"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,4 +57,155 @@ func Stop(srv *server.Server) {
 // Port returns the client port srv listens on.
 func Port(srv *server.Server) int {
 	return srv.Addr().(*net.TCPAddr).Port
+}
+
+// Cluster is a JetStream cluster of in-process servers on loopback, started by RunCluster. Its
+// nodes can be stopped and restarted on the same ports and stores, to test failover.
+type Cluster struct {
+	t       testing.TB
+	mu      sync.Mutex
+	servers []*server.Server // nil while a node is stopped
+	opts    []*server.Options
+}
+
+// RunCluster starts an n-node JetStream cluster (file storage, fresh stores) on free loopback
+// ports, waits until it has elected a JetStream meta leader, and stops every node when the test
+// ends.
+func RunCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	ports := FreePorts(t, 2*n) // a client and a route port per node, known before any node starts
+	routes := make([]string, n)
+	for i := range n {
+		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", ports[n+i])
+	}
+	c := &Cluster{t: t, servers: make([]*server.Server, n), opts: make([]*server.Options, n)}
+	for i := range n {
+		o := Options(t.TempDir())
+		o.ServerName = fmt.Sprintf("n%d", i+1)
+		o.Port = ports[i]
+		o.Cluster = server.ClusterOpts{Name: "brokertest", Host: "127.0.0.1", Port: ports[n+i]}
+		o.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		c.opts[i] = o
+	}
+	for i := range n {
+		c.servers[i] = c.start(i)
+	}
+	t.Cleanup(func() {
+		for i := range n {
+			c.Stop(i)
+		}
+	})
+	c.WaitMetaLeader(30 * time.Second)
+	return c
+}
+
+// FreePorts reserves n distinct free loopback ports by listening on them at once, then releases
+// them for servers to take (another process could take one meanwhile: rare, and a test failure).
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	lns := make([]net.Listener, n)
+	for i := range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("brokertest: free port: %v", err)
+		}
+		lns[i], ports[i] = ln, ln.Addr().(*net.TCPAddr).Port
+	}
+	for _, ln := range lns {
+		_ = ln.Close()
+	}
+	return ports
+}
+
+func (c *Cluster) start(i int) *server.Server {
+	c.t.Helper()
+	o := *c.opts[i] // the server keeps and edits its options; each start gets a copy
+	srv, err := server.NewServer(&o)
+	if err != nil {
+		c.t.Fatalf("brokertest: new server %s: %v", o.ServerName, err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		c.t.Fatalf("brokertest: server %s not ready", o.ServerName)
+	}
+	return srv
+}
+
+// Size is the number of nodes, running or stopped.
+func (c *Cluster) Size() int { return len(c.opts) }
+
+// Server returns node i, or nil while it is stopped.
+func (c *Cluster) Server(i int) *server.Server {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.servers[i]
+}
+
+// Name returns node i's server name (as in StreamInfo.Cluster.Leader).
+func (c *Cluster) Name(i int) string { return c.opts[i].ServerName }
+
+// URLs returns the client URLs of every node, running or not, comma-separated: what a client
+// that should fail over is given.
+func (c *Cluster) URLs() string {
+	urls := make([]string, len(c.opts))
+	for i, o := range c.opts {
+		urls[i] = fmt.Sprintf("nats://127.0.0.1:%d", o.Port)
+	}
+	return strings.Join(urls, ",")
+}
+
+// Stop shuts node i down and waits until it is gone. Stopping a stopped node is harmless.
+func (c *Cluster) Stop(i int) {
+	c.mu.Lock()
+	srv := c.servers[i]
+	c.servers[i] = nil
+	c.mu.Unlock()
+	if srv != nil {
+		Stop(srv)
+	}
+}
+
+// Restart starts stopped node i again on its ports and store, so it rejoins with its data.
+func (c *Cluster) Restart(i int) *server.Server {
+	c.t.Helper()
+	c.mu.Lock()
+	running := c.servers[i] != nil
+	c.mu.Unlock()
+	if running {
+		c.t.Fatalf("brokertest: restart of running node %s", c.Name(i))
+	}
+	srv := c.start(i)
+	c.mu.Lock()
+	c.servers[i] = srv
+	c.mu.Unlock()
+	return srv
+}
+
+// StreamLeader returns the index of the node leading stream (of the default account), or -1
+// when no running node leads it now.
+func (c *Cluster) StreamLeader(stream string) int {
+	for i := range c.opts {
+		if srv := c.Server(i); srv != nil && srv.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream) {
+			return i
+		}
+	}
+	return -1
+}
+
+// WaitMetaLeader waits until a running node is the JetStream meta leader, failing the test after
+// timeout. Streams can be created from then on.
+func (c *Cluster) WaitMetaLeader(timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for i := range c.opts {
+			if srv := c.Server(i); srv != nil && srv.JetStreamIsLeader() {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("brokertest: no JetStream meta leader within %s", timeout)
 }
