@@ -1,0 +1,179 @@
+package ingest_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/avatarbus/avatarbus/broker"
+	"github.com/avatarbus/avatarbus/broker/brokertest"
+	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/ingest"
+	"github.com/avatarbus/avatarbus/platformapi"
+	"github.com/avatarbus/avatarbus/subjects"
+	"github.com/avatarbus/avatarbus/verify"
+)
+
+// serveSources runs ingest with sources on a fresh in-process JetStream and returns its URL, the
+// server (for Reload) and a JetStream client for assertions.
+func serveSources(t *testing.T, sources []ingest.Source) (string, *ingest.Server, jetstream.JetStream) {
+	t.Helper()
+	srv := brokertest.RunJetStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := broker.Open(ctx, broker.Config{
+		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
+		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
+			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
+	}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	ing := ingest.New(ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: zerolog.Nop()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = ing.Serve(ln) }()
+	t.Cleanup(func() { _ = ing.Shutdown(context.Background()) })
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + ln.Addr().String(), ing, js
+}
+
+// fakeDID is D-ID's GET /talks/{id}: it knows one talk, and can be made to fail or hang.
+type fakeDID struct {
+	calls atomic.Int32
+	mode  atomic.Value // "up", "down", "hang"
+}
+
+const knownTalk = `{"id":"tlk_known","status":"done","result_url":"https://d-id.example/tlk_known.mp4","modified_at":"2026-01-01T00:00:09Z"}`
+
+func (f *fakeDID) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.calls.Add(1)
+	switch f.mode.Load() {
+	case "down":
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	case "hang":
+		<-r.Context().Done()
+		return
+	}
+	if r.Header.Get("Authorization") == "" {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/talks/tlk_known" {
+		_, _ = w.Write([]byte(knownTalk))
+		return
+	}
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = w.Write([]byte(`{"kind":"NotFoundError","description":"talk not found"}`))
+}
+
+func TestConfirmFetchOnJetStream(t *testing.T) {
+	api := &fakeDID{}
+	api.mode.Store("up")
+	fake := httptest.NewServer(api)
+	t.Cleanup(fake.Close)
+	conf, err := platformapi.NewConfirmer(preset(t, "did"), "did", nil, platformapi.Options{Base: fake.URL, Key: "did-api-key", Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, _, js := serveSources(t, []ingest.Source{{
+		Name: "did", Preset: preset(t, "did"), Confirmer: conf,
+		Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}}),
+	}})
+	hook := url + "/webhooks/did?token=" + didToken
+	h := http.Header{"Content-Type": {"application/json"}}
+
+	// A forged callback (the token leaked) for a talk D-ID does not know: refused, not stored.
+	a := post(t, hook, h, `{"id":"tlk_forged","status":"done","result_url":"https://evil.example/x.mp4"}`)
+	if a.status != http.StatusUnauthorized || a.body["error"] != platformapi.ReasonUnconfirmed {
+		t.Fatalf("forged: %d %v", a.status, a.body)
+	}
+	if n := streamMsgs(t, js); n != 0 {
+		t.Fatalf("forged callback stored: %d messages", n)
+	}
+
+	// A known talk: stored as D-ID describes it, whatever the callback claims.
+	a = post(t, hook, h, `{"id":"tlk_known","status":"error"}`)
+	if a.status != http.StatusOK || a.body["id"] != "did:tlk_known:done" || a.body["duplicate"] != false ||
+		a.body["subject"] != "avatar.video.completed.did" {
+		t.Fatalf("known: %d %v", a.status, a.body)
+	}
+	s, err := js.Stream(context.Background(), "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := s.GetLastMsgForSubject(context.Background(), "avatar.video.completed.did")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := envelope.Unmarshal(msg.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Data.Status != "completed" || ev.Data.MediaURL != "https://d-id.example/tlk_known.mp4" || string(ev.Data.Raw) != knownTalk {
+		t.Fatalf("stored event not built from the fetched talk: %+v", ev.Data)
+	}
+	if msg.Header.Get("Nats-Msg-Id") != "did:tlk_known:done" {
+		t.Fatalf("Nats-Msg-Id %q", msg.Header.Get("Nats-Msg-Id"))
+	}
+
+	// The platform retries: confirmed again, same id, a duplicate, still one message.
+	a = post(t, hook, h, `{"id":"tlk_known","status":"done"}`)
+	if a.status != http.StatusOK || a.body["id"] != "did:tlk_known:done" || a.body["duplicate"] != true {
+		t.Fatalf("redelivery: %d %v", a.status, a.body)
+	}
+	if n := streamMsgs(t, js); n != 1 {
+		t.Fatalf("%d messages after a redelivery, want 1", n)
+	}
+
+	// D-ID down, then hanging past the timeout: 503 with Retry-After, nothing stored.
+	for _, mode := range []string{"down", "hang"} {
+		api.mode.Store(mode)
+		start := time.Now()
+		a = post(t, hook, h, `{"id":"tlk_other","status":"done"}`)
+		if a.status != http.StatusServiceUnavailable || a.body["error"] != "unavailable" || a.header.Get("Retry-After") == "" {
+			t.Fatalf("%s: %d %v", mode, a.status, a.body)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("%s: answered after %s", mode, d)
+		}
+	}
+	if n := streamMsgs(t, js); n != 1 {
+		t.Fatalf("%d messages after API failures, want 1", n)
+	}
+	// The token is checked before D-ID is asked: a wrong token costs no API call.
+	api.mode.Store("up")
+	before := api.calls.Load()
+	if a = post(t, url+"/webhooks/did?token=wrong", h, `{"id":"tlk_known","status":"done"}`); a.status != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %d %v", a.status, a.body)
+	}
+	if api.calls.Load() != before {
+		t.Fatal("the platform API was called for a request that failed verification")
+	}
+	// Nothing the forger sent is echoed beyond the id it named.
+	a = post(t, hook, h, `{"id":"`+strings.Repeat("x", 300)+`","status":"done"}`)
+	if msg, _ := a.body["message"].(string); a.status != http.StatusUnauthorized || len(msg) > 200 {
+		t.Fatalf("long id: %d %q", a.status, msg)
+	}
+}
