@@ -24,6 +24,9 @@ type statusError struct {
 }
 
 func (e *statusError) Error() string {
+	if e.Body == "" {
+		return fmt.Sprintf("%s answered HTTP %d", e.Target, e.Status)
+	}
 	return fmt.Sprintf("%s answered HTTP %d: %s", e.Target, e.Status, e.Body)
 }
 

@@ -61,6 +61,10 @@ func (d *doneIDs) once(flow string, h router.HandlerFunc) router.HandlerFunc {
 			return fmt.Errorf("check handled ids: %w", err) // retried: better late than twice
 		}
 		if err := h(ctx, ev); err != nil {
+			// The router decides what follows: a retry after the backoff, or the dead-letter
+			// stream for a permanent error or the last delivery.
+			d.log.Warn().Err(err).Str("flow", flow).Str("id", ev.ID).Uint64("delivery", ev.NumDelivered).
+				Bool("permanent", errors.Is(err, router.ErrPermanent)).Msg("not handled")
 			return err
 		}
 		if _, err := d.kv.Put(ctx, key, []byte(ev.Subject)); err != nil {

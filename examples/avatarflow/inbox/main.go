@@ -52,6 +52,9 @@ func main() {
 		}
 		fmt.Printf("%s %s %s call %d → %d\n  %s\n", time.Now().Format(time.TimeOnly), r.Method, r.URL.Path, n, status, compact.Bytes())
 		w.WriteHeader(status)
+		if status != http.StatusOK {
+			_, _ = io.WriteString(w, http.StatusText(status))
+		}
 	})
 
 	srv := &http.Server{Addr: *listen, Handler: handler, ReadHeaderTimeout: 5 * time.Second}
