@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/textproto"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/verify"
@@ -26,7 +31,12 @@ type sourceFlags struct {
 }
 
 func addSourceFlags(cmd *cobra.Command, withSecrets bool) *sourceFlags {
-	f := &sourceFlags{cfg: addConfigFlags(cmd, nil)}
+	return newSourceFlags(cmd, addConfigFlags(cmd, nil), withSecrets)
+}
+
+// newSourceFlags adds the source flags to cmd, reading config files through cf.
+func newSourceFlags(cmd *cobra.Command, cf *configFlags, withSecrets bool) *sourceFlags {
+	f := &sourceFlags{cfg: cf}
 	cmd.Flags().StringVar(&f.platform, "platform", "", "platform preset: "+strings.Join(platform.Default().Names(), ", "))
 	cmd.Flags().StringVar(&f.source, "source", "", "take the source of this name from the config file instead of --platform")
 	if withSecrets {
@@ -78,30 +88,74 @@ func (f *sourceFlags) resolve(cmd *cobra.Command) (config.Source, platform.Prese
 func newVerifyCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify",
-		Short: "Check the signature of a captured request (exit 0 valid, 1 not valid)",
+		Short: "Check the signature of a captured or quarantined request (exit 0 valid, 1 not valid)",
 		Long: `Checks a captured webhook request offline with a platform's scheme and secrets.
 
 Exit status: 0 when the signature is valid, 1 when it is not (the reason is printed), 2 on usage errors.
-Use --at to check an old capture as of the time it was received.`,
+Use --at to check an old capture as of the time it was received.
+
+--from-quarantine SEQ reads the request refused at sequence SEQ of the quarantine stream
+(AVATAR_QUARANTINE; the sequence is in the "verification failed" log line as quarantine_seq) instead
+of a capture, through NATS found like tail does (--config, --nats-url). It is checked with the
+secrets of the source it was sent to, as the config now has them (after fixing a secret), or with
+--source / --platform and --secret. Timestamps are judged as of the time avatarbus received the
+request, so a request refused as stale is still stale; give --at to judge it as of another time.
+The query string is never kept (a token source's token travels there), so token sources cannot be
+re-checked this way.`,
 		Args: cobra.NoArgs,
 		Example: `  avatarbus verify --platform standardwebhooks --secret whsec_... \
     --header 'webhook-id: msg_1' --header 'webhook-timestamp: 1614265330' \
-    --header 'webhook-signature: v1,...' --body-file body.json --at 1614265330`,
+    --header 'webhook-signature: v1,...' --body-file body.json --at 1614265330
+  avatarbus verify --from-quarantine 42 --config avatarbus.yaml
+  avatarbus verify --from-quarantine 42 --nats-url nats://nats.internal:4222 --platform heygen --secret @new-secret`,
 	}
-	sf := addSourceFlags(cmd, true)
+	sf := newSourceFlags(cmd, addNATSFlags(cmd), true)
 	cf := addCapturedFlags(cmd)
-	at := cmd.Flags().String("at", "", "check timestamps as of this Unix time (default: now)")
+	at := cmd.Flags().String("at", "", "check timestamps as of this Unix time (default: now, or the receive time with --from-quarantine)")
+	fromQuarantine := cmd.Flags().Uint64("from-quarantine", 0, "check the refused request kept at this sequence of the quarantine stream")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		src, preset, err := sf.resolve(cmd)
-		if err != nil {
-			return err
+		out := cmd.OutOrStdout()
+		var (
+			src    config.Source
+			preset platform.Preset
+			req    captured
+			now    time.Time
+			err    error
+		)
+		if cmd.Flags().Changed("from-quarantine") {
+			for _, f := range []string{"request", "header", "query", "body-file"} {
+				if cmd.Flags().Changed(f) {
+					return fmt.Errorf("--from-quarantine reads the request from the quarantine: --%s cannot be given with it", f)
+				}
+			}
+			var r *broker.Refused
+			if r, err = readQuarantined(cmd, sf.cfg, *fromQuarantine); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "quarantined request %d: source %s, refused %s, received %s, request id %s\n",
+				*fromQuarantine, r.Source, r.Reason, r.ReceivedAt.UTC().Format(time.RFC3339), r.RequestID)
+			if sf.platform == "" && sf.source == "" {
+				sf.source = r.Source // the source it was sent to, with the config's current secrets
+			}
+			req = captured{header: textproto.MIMEHeader(r.Header), query: url.Values{}, body: r.Body}
+			now = r.ReceivedAt
+			if now.IsZero() {
+				now = time.Now()
+			}
+			if cmd.Flags().Changed("at") {
+				if now, err = parseAt(*at); err != nil {
+					return err
+				}
+			}
+		} else {
+			if now, err = parseAt(*at); err != nil {
+				return err
+			}
+			if req, err = cf.read(cmd.InOrStdin()); err != nil {
+				return err
+			}
 		}
-		now, err := parseAt(*at)
-		if err != nil {
-			return err
-		}
-		req, err := cf.read(cmd.InOrStdin())
-		if err != nil {
+		if src, preset, err = sf.resolve(cmd); err != nil {
 			return err
 		}
 		vc := verifyConfig(preset, src)
@@ -110,9 +164,11 @@ Use --at to check an old capture as of the time it was received.`,
 			return err
 		}
 		res, err := v.Verify(verify.Request{Header: req.header, Query: req.query, Body: req.body, Now: now})
-		out := cmd.OutOrStdout()
 		if err != nil {
 			fmt.Fprintf(out, "invalid: %s (%s)\n", verify.ReasonOf(err), err)
+			if vc.Scheme == "token" && cmd.Flags().Changed("from-quarantine") {
+				fmt.Fprintln(out, "note: the quarantine never keeps a token (query string and token header are dropped), so a token source cannot be re-checked from it")
+			}
 			return &exitError{code: 1, err: errors.New("signature not valid")}
 		}
 		fmt.Fprintf(out, "valid: scheme %s", vc.Scheme)
@@ -126,6 +182,43 @@ Use --at to check an old capture as of the time it was received.`,
 		return nil
 	}
 	return cmd
+}
+
+// readQuarantined reads the refused request at seq of the quarantine stream named by the config
+// (quarantine.stream, default <stream.name>_QUARANTINE), connecting as tail does.
+func readQuarantined(cmd *cobra.Command, cf *configFlags, seq uint64) (*broker.Refused, error) {
+	if seq == 0 {
+		return nil, errors.New("--from-quarantine: sequences start at 1")
+	}
+	cfg, err := loadNATSConfig(cmd, cf)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := dialNATS(cfg, "avatarbus verify", &lockedWriter{w: cmd.ErrOrStderr()})
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+	defer cancel()
+	name := cfg.QuarantineStream()
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("quarantine stream %s: %w (is quarantine.enabled on in the serving avatarbus?)", name, err)
+	}
+	msg, err := s.GetMsg(ctx, seq)
+	if err != nil {
+		return nil, fmt.Errorf("quarantine stream %s, sequence %d: %w (expired after quarantine.max_age, pushed out by quarantine.max_bytes, or never kept)", name, seq, err)
+	}
+	r, err := broker.RefusedFromMsg(msg.Header, msg.Data)
+	if err != nil {
+		return nil, fmt.Errorf("quarantine stream %s, sequence %d: %w", name, seq, err)
+	}
+	return r, nil
 }
 
 // parseAt reads --at: Unix seconds or RFC 3339; empty means now.

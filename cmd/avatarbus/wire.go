@@ -72,7 +72,8 @@ func buildSources(cfg *config.Config, reg *platform.Registry) ([]ingest.Source, 
 			errs = append(errs, fmt.Errorf("%s: stream.duplicate_window %s is shorter than the signature tolerance %s: a request replayed inside the tolerance would be stored twice",
 				path, cfg.Stream.DuplicateWindow.Std(), tol))
 		}
-		out = append(out, ingest.Source{Name: src.Name, Preset: p, Verifier: v, MaxBody: int64(src.MaxBody), Events: src.Events})
+		out = append(out, ingest.Source{Name: src.Name, Preset: p, Verifier: v, MaxBody: int64(src.MaxBody), Events: src.Events,
+			RateLimit: rateLimit(src.RateLimit), SecretHeaders: secretHeaders(vc)})
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %w", config.ErrInvalid, errors.Join(errs...))
@@ -113,5 +114,58 @@ func brokerConfig(cfg *config.Config) (broker.Config, error) {
 			MaxBytes:   int64(cfg.Stream.MaxBytes),
 		},
 		PublishTimeout: cfg.NATS.PublishTimeout.Std(),
+		Quarantine:     quarantineConfig(cfg),
 	}, nil
+}
+
+// quarantineConfig is the broker's quarantine stream, or nil when quarantine.enabled is off.
+func quarantineConfig(cfg *config.Config) *broker.QuarantineConfig {
+	if !cfg.Quarantine.Enabled {
+		return nil
+	}
+	return &broker.QuarantineConfig{
+		Name:     cfg.QuarantineStream(),
+		Subjects: subjects.QuarantineSubjects(cfg.Stream.SubjectPrefix),
+		Replicas: cfg.QuarantineReplicas(),
+		MaxAge:   cfg.Quarantine.MaxAge.Std(),
+		MaxBytes: int64(cfg.Quarantine.MaxBytes),
+	}
+}
+
+// quarantineOf is what ingest.Config.Quarantine gets: b's quarantine, or a nil interface when
+// quarantine is off (a nil *broker.Quarantine in the interface would look set).
+func quarantineOf(b *broker.Broker) ingest.Quarantine {
+	if q := b.Quarantine(); q != nil {
+		return q
+	}
+	return nil
+}
+
+// httpConfig translates the http block into the ingest server's limits.
+func httpConfig(cfg *config.Config) ingest.HTTPConfig {
+	h := cfg.HTTP
+	return ingest.HTTPConfig{
+		ReadHeaderTimeout: h.ReadHeaderTimeout.Std(),
+		ReadTimeout:       h.ReadTimeout.Std(),
+		WriteTimeout:      h.WriteTimeout.Std(),
+		IdleTimeout:       h.IdleTimeout.Std(),
+		MaxHeaderBytes:    int(h.MaxHeaderBytes),
+	}
+}
+
+// rateLimit translates a source's rate_limit; nil is unlimited.
+func rateLimit(rl *config.RateLimit) *ingest.RateLimit {
+	if rl == nil {
+		return nil
+	}
+	return &ingest.RateLimit{RPS: rl.RPS, Burst: rl.Burst}
+}
+
+// secretHeaders names the headers of a source that carry its secret as is: the token scheme's
+// header (its query parameter is never kept at all). They are masked in quarantined copies.
+func secretHeaders(vc verify.Config) []string {
+	if vc.Scheme == "token" && vc.Header != "" {
+		return []string{vc.Header}
+	}
+	return nil
 }

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/avatarbus/avatarbus/broker"
+	"github.com/avatarbus/avatarbus/broker/brokertest"
+	"github.com/avatarbus/avatarbus/ingest"
+	"github.com/avatarbus/avatarbus/platform"
+)
+
+// wrongSecret is a well-formed Standard Webhooks secret that is not the one requests are signed
+// with: the misconfiguration an operator fixes before re-checking quarantined requests.
+const wrongSecret = "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
+
+// quarantineConfigYAML is a config for an external NATS at natsURL with source acme and secret.
+func quarantineConfigYAML(natsURL, secret string) string {
+	return fmt.Sprintf(`nats: { url: %q }
+sources:
+  - name: acme
+    platform: standardwebhooks
+    secrets: [%q]
+`, natsURL, secret)
+}
+
+// startWiredIngest runs the ingest tier wired from cfg the way serve wires it (brokerConfig,
+// buildSources, quarantineOf, httpConfig) and returns its URL.
+func startWiredIngest(t *testing.T, cfgYAML string) string {
+	t.Helper()
+	cfg := mustLoadConfig(t, cfgYAML)
+	sources, err := buildSources(cfg, platform.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bcfg, err := brokerConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bcfg.Quarantine == nil || bcfg.Quarantine.Name != "AVATAR_QUARANTINE" || bcfg.Quarantine.MaxBytes != 256<<20 {
+		t.Fatalf("quarantine is on by default: %+v", bcfg.Quarantine)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := broker.Open(ctx, bcfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	srv := ingest.New(ingest.Config{Sources: sources, SubjectPrefix: cfg.Stream.SubjectPrefix, Publisher: b.Publisher(),
+		Log: zerolog.Nop(), Quarantine: quarantineOf(b), HTTP: httpConfig(cfg)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return "http://" + ln.Addr().String()
+}
+
+// TestVerifyFromQuarantine: a genuine request refused because the configured secret was wrong is
+// kept; once the secret is fixed, verify --from-quarantine validates it (exit 0), and with the
+// wrong secret it is still refused (exit 1).
+func TestVerifyFromQuarantine(t *testing.T) {
+	srv := brokertest.RunJetStream(t)
+	natsURL := srv.ClientURL()
+	url := startWiredIngest(t, quarantineConfigYAML(natsURL, wrongSecret))
+
+	body := `{"type":"video.done","data":{"id":"vid_q"}}`
+	signedAt := time.Now().Add(-10 * time.Minute) // outside the 5 min tolerance when it arrives
+	for _, r := range []signedRequest{
+		newSignedRequest(t, "msg_q1", time.Now(), body),
+		newSignedRequest(t, "msg_q2", signedAt, body),
+	} {
+		if a := postWebhook(t, url+"/webhooks/acme", r); a.status != http.StatusUnauthorized {
+			t.Fatalf("with the wrong secret configured: %d %s", a.status, a.raw)
+		}
+	}
+
+	dir := t.TempDir()
+	fixed := writeFile(t, dir, "fixed.yaml", quarantineConfigYAML(natsURL, swSecret))
+	broken := writeFile(t, dir, "broken.yaml", quarantineConfigYAML(natsURL, wrongSecret))
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"fixed config", []string{"--from-quarantine", "1", "--config", fixed}, 0,
+			[]string{"quarantined request 1: source acme, refused signature_mismatch", "valid: scheme standardwebhooks, message id msg_q1"}},
+		{"still broken config", []string{"--from-quarantine", "1", "--config", broken}, 1,
+			[]string{"invalid: signature_mismatch"}},
+		{"right secret by flag", []string{"--from-quarantine", "1", "--nats-url", natsURL, "--platform", "standardwebhooks", "--secret", swSecret}, 0,
+			[]string{"valid: scheme standardwebhooks"}},
+		{"wrong secret by flag", []string{"--from-quarantine", "1", "--nats-url", natsURL, "--platform", "standardwebhooks", "--secret", wrongSecret}, 1,
+			[]string{"invalid: signature_mismatch"}},
+		{"stale as of its arrival", []string{"--from-quarantine", "2", "--config", fixed}, 1,
+			[]string{"refused timestamp_out_of_tolerance", "invalid: timestamp_out_of_tolerance"}},
+		{"stale, judged as of its signing", []string{"--from-quarantine", "2", "--config", fixed, "--at", strconv.FormatInt(signedAt.Unix(), 10)}, 0,
+			[]string{"valid: scheme standardwebhooks, message id msg_q2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, "", append([]string{"verify"}, tt.args...)...)
+			if r.code() != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout: %s\nerr: %v", r.code(), tt.code, r.stdout, r.err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no such sequence", []string{"--from-quarantine", "99", "--config", fixed}, "sequence 99"},
+		{"sequence zero", []string{"--from-quarantine", "0", "--config", fixed}, "sequences start at 1"},
+		{"with a capture", []string{"--from-quarantine", "1", "--config", fixed, "--header", "a: b"}, "--header cannot be given"},
+		{"no server", []string{"--from-quarantine", "1", "--nats-url", "nats://127.0.0.1:1", "--platform", "standardwebhooks", "--secret", swSecret}, "connect to NATS"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, "", append([]string{"verify"}, tt.args...)...)
+			if r.code() != 2 || r.err == nil || !strings.Contains(r.err.Error(), tt.want) {
+				t.Fatalf("exit %d, err %v; want exit 2 with %q", r.code(), r.err, tt.want)
+			}
+		})
+	}
+}
