@@ -229,3 +229,15 @@ func checkStoredOnce(t *testing.T, js jetstream.JetStream, c tally) (stored, una
 	}
 	return stored, unanswered
 }
+
+// storedIDs reads the stream and returns how many messages carry each Nats-Msg-Id.
+func storedIDs(t *testing.T, js jetstream.JetStream) map[string]int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ids, err := reliability.StreamIDs(ctx, js, reliability.StreamName)
+	if err != nil {
+		t.Fatalf("read stream: %v", err)
+	}
+	return ids
+}

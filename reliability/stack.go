@@ -58,6 +58,8 @@ type StackConfig struct {
 	MaxBody int64
 	// Now is ingest's clock; nil = time.Now.
 	Now func() time.Time
+	// HTTP bounds ingest's connections; zero fields take ingest's defaults (as serve's do).
+	HTTP ingest.HTTPConfig
 	// Log receives avatarbus's log; the zero logger writes nothing.
 	Log zerolog.Logger
 }
@@ -106,7 +108,7 @@ func Start(ctx context.Context, cfg StackConfig) (*Stack, error) {
 	s := &Stack{
 		URL:    "http://" + ln.Addr().String(),
 		Broker: b,
-		Ingest: ingest.New(ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: cfg.Log, Now: cfg.Now}),
+		Ingest: ingest.New(ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: cfg.Log, Now: cfg.Now, HTTP: cfg.HTTP}),
 		served: make(chan error, 1),
 	}
 	go func() { s.served <- s.Ingest.Serve(ln) }()

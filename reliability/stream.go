@@ -35,7 +35,7 @@ func StreamIDs(ctx context.Context, js jetstream.JetStream, stream string) (map[
 		return nil, fmt.Errorf("ordered consumer: %w", err)
 	}
 	for read := uint64(0); read < info.State.Msgs; {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
+		batch, err := cons.Fetch(int(min(1000, info.State.Msgs-read)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("fetch after %d of %d messages: %w", read, info.State.Msgs, err)
 		}
