@@ -91,7 +91,7 @@ func dialExternal(cfg ConnConfig, h connHandlers) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", redactURL(cfg.URL), err)
+		return nil, fmt.Errorf("connect to NATS at %s: %w", RedactURL(cfg.URL), err)
 	}
 	return nc, nil
 }

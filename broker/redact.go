@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// redactURL hides passwords and tokens in NATS URLs before they are logged or returned in errors.
-func redactURL(urls string) string {
+// RedactURL hides passwords and tokens in NATS URLs before they are logged or returned in errors.
+func RedactURL(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, p := range parts {
 		u, err := url.Parse(strings.TrimSpace(p))

@@ -40,7 +40,7 @@ func (w *worker) handle(msg jetstream.Msg, waited time.Duration) {
 	}
 	env, err := envelope.Unmarshal(ev.Body)
 	if err != nil {
-		w.deadLetter(msg, ev, "undecodable: "+err.Error())
+		w.deadLetter(msg, ev, "undecodable: "+err.Error(), 0)
 		return
 	}
 	ev.Event = *env
@@ -50,7 +50,7 @@ func (w *worker) handle(msg jetstream.Msg, waited time.Duration) {
 		// wait, a crash. Past twice the maximum, stop running the handler (it might be what
 		// crashes the process) and dead-letter the event.
 		w.deadLetter(msg, ev, fmt.Sprintf("delivered %d times without an outcome (maximum %d)",
-			ev.NumDelivered, o.maxDeliveries))
+			ev.NumDelivered, o.maxDeliveries), 0)
 		return
 	}
 
@@ -75,24 +75,30 @@ func (w *worker) handle(msg jetstream.Msg, waited time.Duration) {
 		if err := msg.DoubleAck(actx); err != nil {
 			w.log.Warn().Err(err).Str("id", ev.ID).Uint64("seq", ev.Sequence).
 				Msg("router: acknowledgement not confirmed; the event may be redelivered")
+			w.observe(Retried, took)
 			return
 		}
+		w.observe(Handled, took)
 		w.log.Debug().Str("id", ev.ID).Str("subject", ev.Subject).Uint64("seq", ev.Sequence).
 			Uint64("delivered", ev.NumDelivered).Dur("took", took).Msg("router: handled")
 		return
 	}
-	if errors.Is(err, ErrPermanent) {
-		w.deadLetter(msg, ev, err.Error())
-		return
-	}
-	if ev.NumDelivered >= uint64(o.maxDeliveries) {
-		w.deadLetter(msg, ev, err.Error())
+	if errors.Is(err, ErrPermanent) || ev.NumDelivered >= uint64(o.maxDeliveries) {
+		w.deadLetter(msg, ev, err.Error(), took)
 		return
 	}
 	delay := w.retryDelay(err, ev.NumDelivered)
 	w.log.Debug().Err(err).Str("id", ev.ID).Str("subject", ev.Subject).Uint64("seq", ev.Sequence).
 		Uint64("delivered", ev.NumDelivered).Dur("took", took).Dur("retry_in", delay).Msg("router: handler failed")
 	w.nak(msg, delay)
+	w.observe(Retried, took)
+}
+
+// observe reports a delivery's outcome to the consumer's Observer, if any.
+func (w *worker) observe(o Outcome, took time.Duration) {
+	if f := w.rt.opts.observer; f != nil {
+		f(o, took)
+	}
 }
 
 // call runs the handler, turning a panic into an error so that one bad event cannot stop the
@@ -137,7 +143,7 @@ func (w *worker) nak(msg jetstream.Msg, delay time.Duration) {
 
 // deadLetter copies the delivery to the dead-letter stream and, once that is stored, terminates
 // it. When the copy is not stored the delivery is retried shortly, so the event is never lost.
-func (w *worker) deadLetter(msg jetstream.Msg, ev Event, reason string) {
+func (w *worker) deadLetter(msg jetstream.Msg, ev Event, reason string, took time.Duration) {
 	ctx, cancel := context.WithTimeout(w.ackBase, replyTimeout)
 	defer cancel()
 	reason = cleanReason(reason)
@@ -145,8 +151,10 @@ func (w *worker) deadLetter(msg jetstream.Msg, ev Event, reason string) {
 		w.log.Error().Err(err).Str("id", ev.ID).Uint64("seq", ev.Sequence).
 			Msg("router: cannot store the dead letter; retrying the event")
 		w.nak(msg, deadLetterRetry)
+		w.observe(Retried, took)
 		return
 	}
+	w.observe(DeadLettered, took)
 	if err := msg.Term(); err != nil {
 		// The next delivery is dead-lettered again, and deduplicated by the dead-letter stream.
 		w.log.Warn().Err(err).Uint64("seq", ev.Sequence).Msg("router: dead letter stored but the event not terminated")

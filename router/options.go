@@ -70,6 +70,7 @@ type options struct {
 	concurrency   int
 	ackWait       time.Duration
 	stopTimeout   time.Duration
+	observer      Observer
 
 	// perHandler is set while a consumer's Options are applied, so that Router-wide options can
 	// refuse to be given to Handle.
@@ -102,6 +103,32 @@ func routerOnly(o *options, option string) error {
 		return invalid(option, "applies to the Router (give it to New), not to one handler")
 	}
 	return nil
+}
+
+// Outcome is how one delivery ended, as reported to an Observer.
+type Outcome uint8
+
+// The outcomes of a delivery.
+const (
+	// Handled: the handler returned nil and JetStream confirmed the acknowledgement.
+	Handled Outcome = iota
+	// Retried: the delivery failed and the event will be delivered again.
+	Retried
+	// DeadLettered: the event was copied to the dead-letter stream and terminated.
+	DeadLettered
+)
+
+// Observer is told how each delivery ended and how long its handler ran (zero when the handler did
+// not run, e.g. an undecodable message). It runs on the consumer's goroutine: keep it fast.
+type Observer func(o Outcome, took time.Duration)
+
+// WithObserver reports every delivery's outcome to f, e.g. to count deliveries, retries and dead
+// letters per route in metrics. Given to New it observes every consumer; given to Handle, one.
+func WithObserver(f Observer) Option {
+	return func(o *options) error {
+		o.observer = f
+		return nil
+	}
 }
 
 // WithStream sets the stream the consumers read, by default "AVATAR". The name must be a valid

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -686,4 +687,40 @@ func TestDeliveriesWithoutOutcomeAreDeadLettered(t *testing.T) {
 	if n := calls.total(); n != 2 {
 		t.Fatalf("handler ran %d times, want 2 (twice the maximum)", n)
 	}
+}
+
+func TestObserverSeesEveryOutcome(t *testing.T) {
+	b := newBus(t)
+	b.publish("ok")
+	subj, _, _ := b.publish("flaky")
+	b.publish("doomed")
+	var mu sync.Mutex
+	counts := map[router.Outcome]int{}
+	observe := func(o router.Outcome, _ time.Duration) {
+		mu.Lock()
+		counts[o]++
+		mu.Unlock()
+	}
+	r := b.router(router.WithMaxDeliveries(2), router.WithObserver(observe))
+	err := r.Handle("avatar.video.>", "observed", func(_ context.Context, ev router.Event) error {
+		switch {
+		case ev.ID == "doomed":
+			return errors.New("always fails")
+		case ev.ID == "flaky" && ev.NumDelivered == 1:
+			return errors.New("fails once")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.run(r)
+	b.deadLetter("dlq." + subj)
+	b.waitSettled("observed")
+	want := map[router.Outcome]int{router.Handled: 2, router.Retried: 2, router.DeadLettered: 1}
+	eventually(t, 5*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Equal(counts, want)
+	}, "observer counts handled=2 retried=2 dead_lettered=1")
 }

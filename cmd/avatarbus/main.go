@@ -43,6 +43,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCommand(), newVerifyCommand(), newNormalizeCommand(), newTriggerCommand())
-	root.AddCommand(newTailCommand(), newReplayCommand())
+	root.AddCommand(newTailCommand(), newReplayCommand(), newForwardCommand())
+	root.AddCommand(newRegisterCommand(), newWebhooksCommand(), newCallbackURLCommand())
 	return root
 }

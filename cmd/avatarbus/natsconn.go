@@ -6,14 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
+	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/config"
 )
 
@@ -119,27 +118,9 @@ func dialNATS(cfg *config.Config, name string, stderr io.Writer) (*nats.Conn, er
 		if cfg.NATS.URL == "" {
 			hint = "is avatarbus serve running? it serves NATS at nats.embedded.listen; or " + hint
 		}
-		return nil, fmt.Errorf("connect to NATS at %s: %w (%s)", redactNATSURL(u), err, hint)
+		return nil, fmt.Errorf("connect to NATS at %s: %w (%s)", broker.RedactURL(u), err, hint)
 	}
 	return nc, nil
-}
-
-// redactNATSURL hides passwords and tokens in NATS URLs (broker has the same, unexported).
-func redactNATSURL(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil || u.User == nil {
-			continue
-		}
-		if _, hasPass := u.User.Password(); hasPass {
-			u.User = url.UserPassword(u.User.Username(), "redacted")
-		} else {
-			u.User = url.User("redacted")
-		}
-		parts[i] = u.String()
-	}
-	return strings.Join(parts, ",")
 }
 
 // lockedWriter serializes the writes of the command and of the NATS callbacks.

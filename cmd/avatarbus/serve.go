@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/ingest"
+	"github.com/avatarbus/avatarbus/metrics"
 	"github.com/avatarbus/avatarbus/platform"
 )
 
@@ -55,12 +57,13 @@ func newServeCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	cf := addConfigFlags(cmd, map[string]string{
-		"listen":      "listen",
-		"nats-url":    "nats.url",
-		"store-dir":   "nats.embedded.store_dir",
-		"nats-listen": "nats.embedded.listen",
-		"log-level":   "log.level",
-		"log-format":  "log.format",
+		"listen":       "listen",
+		"nats-url":     "nats.url",
+		"store-dir":    "nats.embedded.store_dir",
+		"nats-listen":  "nats.embedded.listen",
+		"admin-listen": "admin_listen",
+		"log-level":    "log.level",
+		"log-format":   "log.format",
 	})
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		cfg, warnings, err := cf.load(cmd)
@@ -83,7 +86,8 @@ func newServeCommand() *cobra.Command {
 }
 
 // serve runs avatarbus until ctx ends, then stops in order: stop accepting and finish in-flight
-// requests (each waits for its ack), then drain NATS, then stop the embedded server.
+// requests (each waits for its ack), stop the routes (each finishes its delivery), stop the admin
+// listener, then drain NATS and stop the embedded server.
 func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	sources, err := buildSources(cfg, platform.Default())
 	if err != nil {
@@ -96,6 +100,19 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Listen before starting NATS: a busy port is the most common start-up failure and should not
+	// cost an embedded server start and stop.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	adminLn, err := net.Listen("tcp", cfg.AdminListen)
+	if err != nil {
+		return fmt.Errorf("admin_listen on %s: %w", cfg.AdminListen, err)
+	}
+	defer adminLn.Close()
+
 	b, err := broker.Open(ctx, bcfg, log)
 	if err != nil {
 		return err
@@ -103,27 +120,65 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	closeBroker := sync.OnceFunc(b.Close) // drains NATS, then stops the embedded server
 	defer closeBroker()
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	reg := metrics.NewRegistry()
+	m := metrics.New(reg)
+	if err := m.WatchNATS(b.Connected); err != nil {
+		return err
+	}
+	rt, err := buildRouter(b.JS, cfg, cfg.Routes, m, log)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return err
 	}
 	srv := ingest.New(ingest.Config{
 		Sources:       sources,
 		SubjectPrefix: cfg.Stream.SubjectPrefix,
 		Publisher:     b.Publisher(),
 		Log:           log,
+		Metrics:       m,
+		Quarantine:    quarantineOf(b),
+		HTTP:          httpConfig(cfg),
 	})
+	admin := ingest.NewAdmin(ingest.AdminConfig{
+		Gatherer: reg,
+		Ready: func(ctx context.Context) error {
+			if srv.Draining() {
+				return errors.New("shutting down")
+			}
+			return b.Ready(ctx)
+		},
+		Log: log,
+	})
+
+	// Everything below runs until ctx ends or one part fails; then all of it stops in order.
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	failed := make(chan error, 3)
+	go func() { failed <- srv.Serve(ln) }()
+	go func() { failed <- admin.Serve(adminLn) }()
+	var routed chan error // nil without routes: never ready in the select below
+	if rt != nil {
+		routed = make(chan error, 1)
+		go func() { routed <- rt.Run(runCtx) }()
+	}
 	names := make([]string, len(sources))
 	for i, s := range sources {
 		names[i] = s.Name
 	}
-	log.Info().Str("listen", ln.Addr().String()).Strs("sources", names).Msg("avatarbus ready: POST /webhooks/{source}")
+	log.Info().Str("listen", ln.Addr().String()).Str("admin_listen", adminLn.Addr().String()).
+		Strs("sources", names).Int("routes", len(cfg.Routes)).Msg("avatarbus ready: POST /webhooks/{source}")
 
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	var runErr error
 	select {
-	case err := <-served:
-		return err
+	case runErr = <-failed:
+		if runErr == nil {
+			runErr = errors.New("a listener stopped unexpectedly")
+		}
+	case runErr = <-routed:
+		routed = nil // Run has returned: nothing more to wait for
+		if runErr == nil {
+			runErr = errors.New("routes stopped unexpectedly")
+		}
+		runErr = fmt.Errorf("routes: %w", runErr)
 	case <-ctx.Done():
 	}
 	log.Info().Msg("shutting down: finishing in-flight requests")
@@ -132,8 +187,20 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn().Err(err).Msg("in-flight requests did not finish in time")
 	}
-	<-served
+	cancelRun()
+	if routed != nil {
+		if err := <-routed; err != nil && runErr == nil {
+			runErr = fmt.Errorf("routes: %w", err)
+		}
+	}
+	if err := admin.Shutdown(sctx); err != nil {
+		log.Warn().Err(err).Msg("admin listener did not stop in time")
+	}
 	closeBroker()
+	if runErr != nil {
+		log.Error().Err(runErr).Msg("stopped after a failure")
+		return runErr
+	}
 	log.Info().Msg("stopped")
 	return nil
 }

@@ -74,6 +74,7 @@ func mustLoadConfig(t *testing.T, yaml string) *config.Config {
 // acmeConfig is a config with one Standard Webhooks source, acme, on the given addresses.
 func acmeConfig(listen, natsListen, storeDir string) string {
 	return fmt.Sprintf(`listen: %q
+admin_listen: "127.0.0.1:0"
 nats:
   embedded:
     listen: %q
@@ -305,6 +306,7 @@ func equalIDs(a, b map[string]uint64) bool {
 func TestServeRefusesBadConfig(t *testing.T) {
 	configFor := func(storeDir, window, sources string) string {
 		return fmt.Sprintf(`listen: "127.0.0.1:0"
+admin_listen: "127.0.0.1:0"
 nats:
   embedded:
     listen: "127.0.0.1:0"
@@ -479,7 +481,7 @@ func TestServeStopsOnSIGTERM(t *testing.T) {
 		{
 			name: "no config file, flags only",
 			args: func(t *testing.T, dir, listen, natsListen, storeDir string) []string {
-				return []string{"serve", "--listen", listen, "--nats-listen", natsListen, "--store-dir", storeDir}
+				return []string{"serve", "--listen", listen, "--admin-listen", "127.0.0.1:0", "--nats-listen", natsListen, "--store-dir", storeDir}
 			},
 			stderrOnce: []string{"no sources configured"},
 		},
@@ -574,6 +576,7 @@ func TestNormalizeMatchesServe(t *testing.T) {
 	dir := t.TempDir()
 	listen := freeAddr(t)
 	yaml := fmt.Sprintf(`listen: %q
+admin_listen: "127.0.0.1:0"
 nats:
   embedded:
     listen: "127.0.0.1:0"

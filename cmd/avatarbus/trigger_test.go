@@ -15,7 +15,7 @@ import (
 func allPlatformsConfig(t *testing.T, listen, natsListen, storeDir string) (string, []platform.Preset) {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "listen: %q\nnats:\n  embedded:\n    listen: %q\n    store_dir: %q\nsources:\n", listen, natsListen, storeDir)
+	fmt.Fprintf(&b, "listen: %q\nadmin_listen: \"127.0.0.1:0\"\nnats:\n  embedded:\n    listen: %q\n    store_dir: %q\nsources:\n", listen, natsListen, storeDir)
 	var presets []platform.Preset
 	for _, p := range platform.Default().All() {
 		if s, ok := p.(platform.Sampler); !ok || len(s.Samples()) == 0 {

@@ -11,9 +11,14 @@ import (
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/ingest"
 	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/platformapi"
 	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
 )
+
+// confirmTimeout bounds the platform API call of a `confirm: fetch` source; past it the request is
+// answered 503 and the platform retries.
+const confirmTimeout = 5 * time.Second
 
 // verifyConfig merges a source's verify settings over its preset's defaults. A source that picks
 // another scheme than the preset's starts from that scheme's own defaults.
@@ -72,8 +77,21 @@ func buildSources(cfg *config.Config, reg *platform.Registry) ([]ingest.Source, 
 			errs = append(errs, fmt.Errorf("%s: stream.duplicate_window %s is shorter than the signature tolerance %s: a request replayed inside the tolerance would be stored twice",
 				path, cfg.Stream.DuplicateWindow.Std(), tol))
 		}
+		var confirmer ingest.Confirmer
+		if src.Confirm == "fetch" {
+			var api config.API
+			if src.API != nil {
+				api = *src.API
+			}
+			c, err := platformapi.NewConfirmer(p, src.Name, src.Events, platformapi.Options{Base: api.Base, Key: api.Key, Timeout: confirmTimeout})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s.confirm: %w", path, err))
+				continue
+			}
+			confirmer = c
+		}
 		out = append(out, ingest.Source{Name: src.Name, Preset: p, Verifier: v, MaxBody: int64(src.MaxBody), Events: src.Events,
-			RateLimit: rateLimit(src.RateLimit), SecretHeaders: secretHeaders(vc)})
+			RateLimit: rateLimit(src.RateLimit), SecretHeaders: secretHeaders(vc), Confirmer: confirmer})
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %w", config.ErrInvalid, errors.Join(errs...))

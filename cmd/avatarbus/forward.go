@@ -1,0 +1,81 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+)
+
+func newForwardCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "forward",
+		Short: "Run the config's HTTP routes without the ingest tier",
+		Long: `Delivers the events of the stream to the HTTP services of the config's routes: each route is a
+durable consumer (route-<name>) that POSTs every matching event as a CloudEvent, signed with
+Standard Webhooks headers, retrying with backoff and dead-lettering after max_deliveries.
+
+serve already runs the routes; forward runs them in a process of their own, e.g. next to a NATS
+cluster, or to add delivery capacity: several forward processes (and serve) share each route's
+consumer, and every event is delivered by one of them. --route keeps only the named routes.
+The server is found through --config (nats.url, or the embedded server at nats.embedded.listen) or
+--nats-url.`,
+		Example: `  avatarbus forward --config avatarbus.yaml
+  avatarbus forward --config avatarbus.yaml --route crm --nats-url nats://nats.internal:4222`,
+		Args: cobra.NoArgs,
+	}
+	cf := addNATSFlags(cmd)
+	only := cmd.Flags().StringArray("route", nil, "run only this route (repeatable)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := loadNATSConfig(cmd, cf)
+		if err != nil {
+			return err
+		}
+		log, err := newLogger(cmd.ErrOrStderr(), cfg.Log.Level, cfg.Log.Format)
+		if err != nil {
+			return err
+		}
+		routes, err := selectRoutes(cfg, *only)
+		if err != nil {
+			return err
+		}
+		if len(routes) == 0 {
+			return errors.New("no routes in the config: add a routes: section (see the README) or give --config")
+		}
+		stderr := &lockedWriter{w: cmd.ErrOrStderr()}
+		nc, err := dialNATS(cfg, "avatarbus forward", stderr)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		rt, err := buildRouter(js, cfg, routes, nil, log)
+		if err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		names := make([]string, len(routes))
+		for i, r := range routes {
+			names[i] = r.Name
+		}
+		log.Info().Strs("routes", names).Str("nats", nc.ConnectedUrlRedacted()).Msg("forwarding")
+		if err := rt.Run(ctx); err != nil {
+			return fmt.Errorf("forward: %w", err)
+		}
+		// Acks and retry requests of the last deliveries are sent before the connection closes.
+		if err := nc.Drain(); err != nil {
+			return fmt.Errorf("forward: drain: %w", err)
+		}
+		log.Info().Msg("stopped")
+		return nil
+	}
+	return cmd
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// apiCall is one request a fake platform API expects, and its answer.
+type apiCall struct {
+	method, path, query string
+	header              map[string]string
+	body                string
+	status              int
+	answer              string
+}
+
+// fakePlatform serves calls in order and fails the test on any other request.
+func fakePlatform(t *testing.T, calls ...apiCall) string {
+	t.Helper()
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		i := n
+		n++
+		mu.Unlock()
+		if i >= len(calls) {
+			t.Errorf("unexpected request %s %s", r.Method, r.URL)
+			w.WriteHeader(http.StatusTeapot)
+			return
+		}
+		c := calls[i]
+		if r.Method != c.method || r.URL.EscapedPath() != c.path || r.URL.RawQuery != c.query {
+			t.Errorf("request %d: %s %s?%s, want %s %s?%s", i+1, r.Method, r.URL.EscapedPath(), r.URL.RawQuery, c.method, c.path, c.query)
+		}
+		for k, v := range c.header {
+			if got := r.Header.Get(k); got != v {
+				t.Errorf("request %d: header %s = %q, want %q", i+1, k, got, v)
+			}
+		}
+		if b, _ := io.ReadAll(r.Body); string(b) != c.body {
+			t.Errorf("request %d: body %s, want %s", i+1, b, c.body)
+		}
+		w.WriteHeader(c.status)
+		_, _ = io.WriteString(w, c.answer)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if n != len(calls) {
+			t.Errorf("%d requests made, want %d", n, len(calls))
+		}
+	})
+	return srv.URL
+}
+
+const heygenCreated = `{"data":{"endpoint_id":"ep_1","url":"https://hooks.example.com/webhooks/heygen","events":["avatar_video.success"],"status":"enabled","created_at":"2026-01-02T03:04:05Z","secret":"whsec_c2VjcmV0LXZhbHVl"}}`
+
+func TestRegisterHeyGenWritesTheSecret(t *testing.T) {
+	t.Setenv("HEYGEN_API_KEY", "hg-key")
+	base := fakePlatform(t, apiCall{method: "POST", path: "/v3/webhooks/endpoints",
+		header: map[string]string{"X-Api-Key": "hg-key", "Content-Type": "application/json"},
+		body:   `{"url":"https://hooks.example.com/webhooks/heygen","events":["avatar_video.success","avatar_video.fail"]}`,
+		status: 200, answer: heygenCreated})
+	file := filepath.Join(t.TempDir(), "heygen.secret")
+	r := runCLI(t, "", "register", "heygen", "--url", "https://hooks.example.com/webhooks/heygen",
+		"--events", "avatar_video.success,avatar_video.fail", "--write-secret", file, "--api-base", base)
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.stderr)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil || string(b) != "whsec_c2VjcmV0LXZhbHVl\n" {
+		t.Fatalf("secret file: %q, %v", b, err)
+	}
+	if st, _ := os.Stat(file); st.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file mode %04o, want 0600", st.Mode().Perm())
+	}
+	if strings.Contains(r.stdout+r.stderr, "whsec_") {
+		t.Fatalf("the secret was printed without --show-secret:\n%s", r.stdout)
+	}
+	for _, want := range []string{"Registered heygen webhook ep_1", "- name: heygen", "platform: heygen", `secrets: ["@` + file + `"]`} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(file), ".heygen.secret.*")); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
+
+func TestRegisterShowSecretAndSourceName(t *testing.T) {
+	base := fakePlatform(t, apiCall{method: "POST", path: "/v1/workspace/webhooks",
+		header: map[string]string{"xi-api-key": "el-key"},
+		body:   `{"settings":{"auth_type":"hmac","name":"prod","webhook_url":"https://hooks.example.com/webhooks/voice"}}`,
+		status: 200, answer: `{"webhook_id":"w_1","webhook_secret":"wsec_shown"}`})
+	r := runCLI(t, "", "register", "elevenlabs", "--url", "https://hooks.example.com/webhooks/voice", "--name", "prod",
+		"--show-secret", "--api-key", "el-key", "--api-base", base)
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.stderr)
+	}
+	for _, want := range []string{"Secret: wsec_shown", "- name: voice", `"${ELEVENLABS_WEBHOOK_SECRET}"`, "Post-call webhook"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestRegisterRefusesBeforeCallingTheAPI(t *testing.T) {
+	base := fakePlatform(t) // any request fails the test
+	t.Setenv("HEYGEN_API_KEY", "hg-key")
+	t.Setenv("SYNTHESIA_API_KEY", "")
+	open := filepath.Join(t.TempDir(), "open.secret")
+	if err := os.WriteFile(open, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"nowhere to keep the secret", []string{"register", "heygen", "--url", "https://h.example/webhooks/heygen"}, "--write-secret"},
+		{"file readable by others", []string{"register", "heygen", "--url", "https://h.example/webhooks/heygen", "--write-secret", open}, "mode 0644"},
+		{"no key", []string{"register", "synthesia", "--url", "https://h.example/webhooks/s", "--show-secret"}, "SYNTHESIA_API_KEY"},
+		{"no API", []string{"register", "did", "--url", "https://h.example/webhooks/did", "--show-secret"}, "callback-url"},
+		{"bad url", []string{"register", "heygen", "--url", "hooks.example.com", "--show-secret"}, "absolute https URL"},
+		{"synthesia event", []string{"register", "synthesia", "--url", "https://h.example/webhooks/s", "--show-secret", "--api-key", "k", "--events", "video.done"}, "video.done"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, "", append(tt.args, "--api-base", base)...)
+			if r.code() == 0 || !strings.Contains(r.err.Error(), tt.want) {
+				t.Fatalf("exit %d, err %v; want an error mentioning %q", r.code(), r.err, tt.want)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(open); string(b) != "old\n" {
+		t.Fatalf("the refused file was changed: %q", b)
+	}
+}
+
+func TestRegisterAPIErrorsExitNonZero(t *testing.T) {
+	tests := []struct {
+		status int
+		answer string
+		want   []string
+	}{
+		{401, `{"message":"Invalid API key"}`, []string{"401 Unauthorized", "Invalid API key", "SYNTHESIA_API_KEY"}},
+		{429, `{"message":"Too many requests"}`, []string{"429 Too Many Requests", "retry in a minute"}},
+		{500, `oops`, []string{"500 Internal Server Error", "retry later"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.answer, func(t *testing.T) {
+			base := fakePlatform(t, apiCall{method: "POST", path: "/v2/webhooks", header: map[string]string{"Authorization": "syn-key"},
+				body: `{"url":"https://h.example/webhooks/synthesia","events":["video.completed","video.failed"]}`, status: tt.status, answer: tt.answer})
+			file := filepath.Join(t.TempDir(), "s.secret")
+			r := runCLI(t, "", "register", "synthesia", "--url", "https://h.example/webhooks/synthesia", "--write-secret", file,
+				"--api-key", "syn-key", "--api-base", base)
+			if r.code() != 1 {
+				t.Fatalf("exit %d (%v), want 1", r.code(), r.err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.err.Error(), w) {
+					t.Errorf("error %q lacks %q", r.err, w)
+				}
+			}
+			if strings.Contains(r.err.Error(), "syn-key") {
+				t.Fatalf("the API key leaked: %v", r.err)
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(file)); len(entries) != 0 {
+				t.Fatalf("files left after a failed registration: %v", entries)
+			}
+		})
+	}
+}
+
+func TestWebhooksListDeleteRotate(t *testing.T) {
+	t.Setenv("HEYGEN_API_KEY", "hg-key")
+	file := filepath.Join(t.TempDir(), "heygen.secret")
+	if err := os.WriteFile(file, []byte("whsec_old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	list := `{"data":[{"endpoint_id":"ep_1","url":"https://h.example/webhooks/heygen","events":null,"status":"enabled","created_at":"2026-01-02T03:04:05Z","secret":null}],"has_more":false}`
+	base := fakePlatform(t,
+		apiCall{method: "GET", path: "/v3/webhooks/endpoints", query: "limit=100", header: map[string]string{"X-Api-Key": "hg-key"}, status: 200, answer: list},
+		apiCall{method: "GET", path: "/v3/webhooks/endpoints", query: "limit=100", status: 200, answer: list},
+		apiCall{method: "POST", path: "/v3/webhooks/endpoints/ep_1/rotate-secret", header: map[string]string{"X-Api-Key": "hg-key"}, status: 200,
+			answer: `{"data":{"endpoint_id":"ep_1","secret":"whsec_new"}}`},
+		apiCall{method: "DELETE", path: "/v3/webhooks/endpoints/ep_1", header: map[string]string{"X-Api-Key": "hg-key"}, status: 200, answer: `{"data":{}}`},
+		apiCall{method: "DELETE", path: "/v3/webhooks/endpoints/ep_404", status: 404, answer: `{"error":{"message":"endpoint not found"}}`},
+	)
+	r := runCLI(t, "", "webhooks", "list", "heygen", "--api-base", base)
+	if r.err != nil || !strings.Contains(r.stdout, "ep_1") || !strings.Contains(r.stdout, "enabled") || !strings.Contains(r.stdout, "https://h.example/webhooks/heygen") {
+		t.Fatalf("list: %v\n%s", r.err, r.stdout)
+	}
+	r = runCLI(t, "", "webhooks", "list", "heygen", "--json", "--api-base", base)
+	var hooks []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &hooks); err != nil || len(hooks) != 1 || hooks[0]["id"] != "ep_1" {
+		t.Fatalf("list --json: %v %v\n%s", r.err, err, r.stdout)
+	}
+	r = runCLI(t, "", "webhooks", "rotate", "heygen", "ep_1", "--write-secret", file, "--api-base", base)
+	if r.err != nil {
+		t.Fatalf("rotate: %v", r.err)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "whsec_new\n" || strings.Contains(r.stdout, "whsec_new") || !strings.Contains(r.stdout, "SIGHUP") {
+		t.Fatalf("rotate: file %q, stdout:\n%s", b, r.stdout)
+	}
+	if r = runCLI(t, "", "webhooks", "delete", "heygen", "ep_1", "--api-base", base); r.err != nil || !strings.Contains(r.stdout, "Deleted heygen webhook ep_1") {
+		t.Fatalf("delete: %v %s", r.err, r.stdout)
+	}
+	if r = runCLI(t, "", "webhooks", "delete", "heygen", "ep_404", "--api-base", base); r.code() != 1 || !strings.Contains(r.err.Error(), "endpoint not found") {
+		t.Fatalf("delete unknown: exit %d %v", r.code(), r.err)
+	}
+	if r = runCLI(t, "", "webhooks", "rotate", "synthesia", "wh_1", "--show-secret", "--api-key", "k"); r.code() == 0 || !strings.Contains(r.err.Error(), "cannot rotate") {
+		t.Fatalf("rotate synthesia: exit %d %v", r.code(), r.err)
+	}
+}
