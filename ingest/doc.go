@@ -3,6 +3,12 @@
 // normalizes it into an envelope, publishes it, and answers 200 only after JetStream acknowledged
 // the store.
 //
+// Operations: each source may have a token-bucket rate limit (429 with Retry-After, applied before
+// the body is read); requests refused for their signature or timestamp are kept on the quarantine
+// stream through [Quarantine] (secret carriers masked, query string never kept) within a short
+// deadline that never changes the 401; the HTTP server's timeouts and header limit come from
+// [HTTPConfig]. Every answer carries X-Request-Id, and every log line of a request its request_id.
+//
 // ingest is the only package that imports Echo. It declares the Publisher it needs; package broker
 // provides the JetStream one.
 package ingest
