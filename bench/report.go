@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// report gathers a run's results and writes them as markdown.
+type report struct {
+	opts              options
+	machine           string
+	started, finished time.Time
+	cells             []cell
+	broker            []brokerRun
+	e2e               *e2eResult
+}
+
+func (r *report) find(target string, conns int) *cell {
+	for i := range r.cells {
+		if r.cells[i].target == target && r.cells[i].conns == conns {
+			return &r.cells[i]
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	o := r.opts
+	fmt.Fprintf(&b, "## Run of %s UTC\n\n", r.started.UTC().Format("2006-01-02 15:04"))
+	fmt.Fprintf(&b, "- machine: %s\n", r.machine)
+	fmt.Fprintf(&b, "- command: `go run ./bench %s` (%s in all)\n", strings.Join(os.Args[1:], " "), r.finished.Sub(r.started).Round(time.Second))
+	fmt.Fprintf(&b, "- each cell: %s warm-up, %s measured; %d-byte signed Standard Webhooks bodies, unique webhook-ids, keep-alive; targets interleaved per connection count\n\n",
+		o.warmup, o.duration, o.size)
+
+	b.WriteString("### HTTP targets, closed loop\n\n")
+	b.WriteString("CPU columns are µs of CPU time per answered request, for the target process, the nats-server process and the load generator; allocs are heap allocations per request in the target process.\n\n")
+	b.WriteString("| conns | target | req/s | p50 ms | p99 ms | p99.9 ms | target CPU | nats-server CPU | load gen CPU | allocs/req | not 2xx |\n")
+	b.WriteString("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, c := range r.cells {
+		allocs := "–"
+		if c.allocs >= 0 {
+			allocs = fmt.Sprintf("%.1f", c.allocs)
+		}
+		fmt.Fprintf(&b, "| %d | %s | %.0f | %s | %s | %s | %.1f | %.1f | %.1f | %s | %d |\n",
+			c.conns, label(c.target), c.rps, ms(c.p50), ms(c.p99), ms(c.p999), c.targetCPU, c.natsCPU, c.loadCPU, allocs, c.non2xx+c.errors)
+	}
+	b.WriteString("\n### Ratios\n\n")
+	b.WriteString("| conns | b/a req/s | b/a p99 | b/a CPU (target + nats-server) | b/c req/s |\n|---:|---:|---:|---:|---:|\n")
+	for _, n := range o.conns {
+		a, bb, c := r.find("baseline", n), r.find("avatarbus", n), r.find("ceiling", n)
+		if bb == nil {
+			continue
+		}
+		col := func(ok bool, v float64) string {
+			if !ok {
+				return "–"
+			}
+			return fmt.Sprintf("%.2f", v)
+		}
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", n,
+			col(a != nil && a.rps > 0, bb.rps/safe(a, func(c *cell) float64 { return c.rps })),
+			col(a != nil && a.p99 > 0, float64(bb.p99)/safe(a, func(c *cell) float64 { return float64(c.p99) })),
+			col(a != nil, (bb.targetCPU+bb.natsCPU)/safe(a, func(c *cell) float64 { return c.targetCPU + c.natsCPU })),
+			col(c != nil && c.rps > 0, bb.rps/safe(c, func(c *cell) float64 { return c.rps })))
+	}
+	if len(r.broker) > 0 {
+		b.WriteString("\n### (d) Broker alone: `nats bench js pub`, same nats-server, 1 KiB messages\n\n")
+		b.WriteString("| mode | clients | msgs | msgs/s | p99 (per op) | nats-server CPU µs/msg | nats CLI CPU µs/msg |\n|---|---:|---:|---:|---:|---:|---:|\n")
+		for _, x := range r.broker {
+			fmt.Fprintf(&b, "| %s | %d | %d | %.0f | %s | %.1f | %.1f |\n", x.mode, x.clients, x.msgs, x.rate, x.p99, x.natsCPU, x.cliCPU)
+		}
+	}
+	if e := r.e2e; e != nil {
+		b.WriteString("\n### End to end: avatarbus, open loop at a fixed rate\n\n")
+		fmt.Fprintf(&b, "%d req/s for %s: %d sent, %d not answered 200, %d received by a durable pull consumer (explicit ack).\n\n",
+			e.rate, o.e2eDuration, e.sent, e.failed, e.received)
+		b.WriteString("| latency | p50 ms | p99 ms | p99.9 ms |\n|---|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "| POST → 200 | %s | %s | %s |\n", ms(percentile(e.http, .5)), ms(percentile(e.http, .99)), ms(percentile(e.http, .999)))
+		fmt.Fprintf(&b, "| POST → consumer | %s | %s | %s |\n", ms(percentile(e.consumer, .5)), ms(percentile(e.consumer, .99)), ms(percentile(e.consumer, .999)))
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func safe(c *cell, f func(*cell) float64) float64 {
+	if c == nil {
+		return 1
+	}
+	if v := f(c); v != 0 {
+		return v
+	}
+	return 1
+}
+
+func label(target string) string {
+	switch target {
+	case "baseline":
+		return "(a) baseline"
+	case "avatarbus":
+		return "(b) avatarbus"
+	case "ceiling":
+		return "(c) HTTP ceiling"
+	}
+	return target
+}
