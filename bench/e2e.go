@@ -43,8 +43,8 @@ func endToEnd(ctx context.Context, t *target, js jetstream.JetStream, o options)
 	}
 	defer func() { _ = js.DeleteConsumer(context.Background(), t.stream, "bench-e2e") }()
 
-	sentAt := make([]time.Time, total)   // written by the sender of request i before it posts
-	recvAt := make([]time.Time, total)   // written by the consumer callback
+	sentAt := make([]time.Time, total) // written by the sender of request i before it posts
+	recvAt := make([]time.Time, total) // written by the consumer callback
 	httpLat := make([]time.Duration, total)
 	var mu sync.Mutex // guards sentAt/recvAt reads across goroutines
 	idPrefix := benchSource + ":e2e-"
