@@ -473,3 +473,40 @@ func TestInfoLogsCarryNoBodyNorSecret(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadChangesTheRateLimit: a reload (SIGHUP) with another rate_limit takes effect for the
+// next request, with a fresh bucket; one without a limit lifts it.
+func TestReloadChangesTheRateLimit(t *testing.T) {
+	body := `{"type":"video.done","data":{"id":"v"}}`
+	sources := testSources(t)
+	sources[0].RateLimit = &ingest.RateLimit{RPS: 0.001, Burst: 1}
+	srv := ingest.New(ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: stubPublisher{}, Log: zerolog.Nop()})
+	status := func() int {
+		req := httptest.NewRequest("POST", "/webhooks/acme", strings.NewReader(body))
+		for k, v := range signedSW(t, "reload", time.Now(), body) {
+			req.Header[k] = v
+		}
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if a, b := status(), status(); a != 200 || b != 429 {
+		t.Fatalf("burst 1: %d, %d", a, b)
+	}
+	reloaded := testSources(t)
+	reloaded[0].RateLimit = &ingest.RateLimit{RPS: 0.001, Burst: 3}
+	if err := srv.Reload(reloaded); err != nil {
+		t.Fatal(err)
+	}
+	if got := []int{status(), status(), status(), status()}; got[0] != 200 || got[2] != 200 || got[3] != 429 {
+		t.Fatalf("after reloading with burst 3: %v", got)
+	}
+	if err := srv.Reload(testSources(t)); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if s := status(); s != 200 {
+			t.Fatalf("after reloading without a limit: %d", s)
+		}
+	}
+}
