@@ -10,6 +10,8 @@ import (
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/verify"
+
+	"github.com/avatarbus/avatarbus/platformapi/platformapitest"
 )
 
 var received = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -45,9 +47,9 @@ var didBasic = "Basic " + base64.StdEncoding.EncodeToString([]byte(testKey+":"))
 func TestDIDConfirmPublishesTheFetchedTalk(t *testing.T) {
 	// The callback says done; D-ID says error: the event is talk.error, with D-ID's fields.
 	fetched := `{"id":"tlk_1","status":"error","modified_at":"2026-01-01T00:00:09Z","error":{"kind":"FaceError","description":"no face"},"user_data":"order_9"}`
-	base := fakeAPI(t, call{method: "GET", path: "/talks/tlk_1",
-		header: map[string]string{"Authorization": didBasic, "Accept": "application/json", "User-Agent": "avatarbus"},
-		status: 200, answer: fetched})
+	base := platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/talks/tlk_1",
+		Header: map[string]string{"Authorization": didBasic, "Accept": "application/json", "User-Agent": "avatarbus"},
+		Status: 200, Answer: fetched})
 	ev := callback(t, "did", `{"id":"tlk_1","status":"done","result_url":"https://evil.example/x.mp4"}`)
 	got, err := confirmer(t, "did", base).Confirm(ctx, ev)
 	if err != nil {
@@ -68,7 +70,7 @@ func TestDIDConfirmPublishesTheFetchedTalk(t *testing.T) {
 }
 
 func TestDIDConfirmAddsTheIDWhenTheAnswerOmitsIt(t *testing.T) {
-	base := fakeAPI(t, call{method: "GET", path: "/talks/tlk_2", status: 200, answer: `{"status":"done","result_url":"https://d-id/x.mp4"}`})
+	base := platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/talks/tlk_2", Status: 200, Answer: `{"status":"done","result_url":"https://d-id/x.mp4"}`})
 	got, err := confirmer(t, "did", base).Confirm(ctx, callback(t, "did", `{"id":"tlk_2","status":"done"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -82,32 +84,32 @@ func TestDIDConfirmRefusals(t *testing.T) {
 	tests := []struct {
 		name       string
 		body       string
-		calls      []call
+		calls      []platformapitest.Call
 		unconfirm  bool
 		sentinel   error
 		detailPart string
 	}{
 		{"unknown talk", `{"id":"tlk_forged","status":"done"}`,
-			[]call{{method: "GET", path: "/talks/tlk_forged", status: 404, answer: `{"kind":"NotFoundError","description":"not found"}`}}, true, nil, `"tlk_forged"`},
+			[]platformapitest.Call{{Method: "GET", Path: "/talks/tlk_forged", Status: 404, Answer: `{"kind":"NotFoundError","description":"not found"}`}}, true, nil, `"tlk_forged"`},
 		{"id refused", `{"id":"x y","status":"done"}`,
-			[]call{{method: "GET", path: "/talks/x%20y", status: 400, answer: `{}`}}, true, nil, "talk"},
+			[]platformapitest.Call{{Method: "GET", Path: "/talks/x%20y", Status: 400, Answer: `{}`}}, true, nil, "talk"},
 		{"answer for another talk", `{"id":"tlk_a","status":"done"}`,
-			[]call{{method: "GET", path: "/talks/tlk_a", status: 200, answer: `{"id":"tlk_b","status":"done"}`}}, true, nil, "another talk"},
+			[]platformapitest.Call{{Method: "GET", Path: "/talks/tlk_a", Status: 200, Answer: `{"id":"tlk_b","status":"done"}`}}, true, nil, "another talk"},
 		{"no id", `{"status":"done"}`, nil, true, nil, "no valid talk id"},
 		{"not JSON", `not json`, nil, true, nil, "no valid talk id"},
 		{"dot dot", `{"id":"..","status":"done"}`, nil, true, nil, "no valid talk id"},
 		{"our key refused", `{"id":"tlk_1","status":"done"}`,
-			[]call{{method: "GET", path: "/talks/tlk_1", status: 401, answer: `{"description":"Unauthorized"}`}}, false, ErrUnauthorized, ""},
+			[]platformapitest.Call{{Method: "GET", Path: "/talks/tlk_1", Status: 401, Answer: `{"description":"Unauthorized"}`}}, false, ErrUnauthorized, ""},
 		{"rate limited", `{"id":"tlk_1","status":"done"}`,
-			[]call{{method: "GET", path: "/talks/tlk_1", status: 429, answer: `{}`}}, false, ErrRateLimited, ""},
+			[]platformapitest.Call{{Method: "GET", Path: "/talks/tlk_1", Status: 429, Answer: `{}`}}, false, ErrRateLimited, ""},
 		{"down", `{"id":"tlk_1","status":"done"}`,
-			[]call{{method: "GET", path: "/talks/tlk_1", status: 503, answer: `{}`}}, false, ErrServer, ""},
+			[]platformapitest.Call{{Method: "GET", Path: "/talks/tlk_1", Status: 503, Answer: `{}`}}, false, ErrServer, ""},
 		{"garbage answer", `{"id":"tlk_1","status":"done"}`,
-			[]call{{method: "GET", path: "/talks/tlk_1", status: 200, answer: `[1,2]`}}, false, ErrBadResponse, ""},
+			[]platformapitest.Call{{Method: "GET", Path: "/talks/tlk_1", Status: 200, Answer: `[1,2]`}}, false, ErrBadResponse, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base := fakeAPI(t, tt.calls...)
+			base := platformapitest.Serve(t, tt.calls...)
 			got, err := confirmer(t, "did", base).Confirm(ctx, callback(t, "did", tt.body))
 			if got != nil || err == nil {
 				t.Fatalf("got %+v, %v; want a refusal", got, err)
@@ -127,7 +129,7 @@ func TestDIDConfirmRefusals(t *testing.T) {
 
 func TestTavusConfirmVideo(t *testing.T) {
 	fetched := `{"video_id":"v1","status":"ready","download_url":"https://tavus/v1.mp4","hosted_url":"https://videos.tavus.io/video/v1","updated_at":"2026-01-01 00:00:09.000000"}`
-	base := fakeAPI(t, call{method: "GET", path: "/v2/videos/v1", header: map[string]string{"x-api-key": testKey}, status: 200, answer: fetched})
+	base := platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v2/videos/v1", Header: map[string]string{"x-api-key": testKey}, Status: 200, Answer: fetched})
 	got, err := confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", `{"video_id":"v1","status":"ready","download_url":"https://evil/x.mp4"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +144,7 @@ func TestTavusConfirmConversation(t *testing.T) {
 	conv := `{"conversation_id":"c1","status":"ended","events":[{"event_type":"system.replica_joined","properties":{}},` + shutdown + `]}`
 	cb := `{"conversation_id":"c1","event_type":"system.shutdown","message_type":"system","properties":{"shutdown_reason":"forged"}}`
 
-	base := fakeAPI(t, call{method: "GET", path: "/v2/conversations/c1", query: "verbose=true", header: map[string]string{"x-api-key": testKey}, status: 200, answer: conv})
+	base := platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v2/conversations/c1", Query: "verbose=true", Header: map[string]string{"x-api-key": testKey}, Status: 200, Answer: conv})
 	got, err := confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", cb))
 	if err != nil {
 		t.Fatal(err)
@@ -158,21 +160,21 @@ func TestTavusConfirmConversation(t *testing.T) {
 	}
 
 	// Known conversation, event not listed (yet): 503 material, not a refusal.
-	base = fakeAPI(t, call{method: "GET", path: "/v2/conversations/c1", query: "verbose=true", status: 200, answer: `{"conversation_id":"c1","status":"active","events":[]}`})
+	base = platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v2/conversations/c1", Query: "verbose=true", Status: 200, Answer: `{"conversation_id":"c1","status":"active","events":[]}`})
 	_, err = confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", cb))
 	if !errors.Is(err, ErrPending) || isUnconfirmed(err) {
 		t.Fatalf("not listed: err = %v, want ErrPending", err)
 	}
 
 	// Unknown conversation: refused.
-	base = fakeAPI(t, call{method: "GET", path: "/v2/conversations/c1", query: "verbose=true", status: 404, answer: `{"message":"Conversation not found"}`})
+	base = platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v2/conversations/c1", Query: "verbose=true", Status: 404, Answer: `{"message":"Conversation not found"}`})
 	if _, err = confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", cb)); !isUnconfirmed(err) {
 		t.Fatalf("unknown: err = %v, want unconfirmed", err)
 	}
 }
 
 func TestTavusConfirmRefusesReplicasAndUnknownShapes(t *testing.T) {
-	c := confirmer(t, "tavus", fakeAPI(t))
+	c := confirmer(t, "tavus", platformapitest.Serve(t))
 	for _, body := range []string{`{"replica_id":"r1","status":"ready"}`, `{"hello":"world"}`, `[]`} {
 		if _, err := c.Confirm(ctx, callback(t, "tavus", body)); !isUnconfirmed(err) {
 			t.Fatalf("%s: err = %v, want unconfirmed", body, err)
@@ -192,9 +194,9 @@ func TestNewConfirmer(t *testing.T) {
 }
 
 func TestDIDKeyWithColonIsSentAsIs(t *testing.T) {
-	base := fakeAPI(t, call{method: "GET", path: "/talks/tlk_1",
-		header: map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("user@example.com:secret"))},
-		status: 200, answer: `{"id":"tlk_1","status":"done"}`})
+	base := platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/talks/tlk_1",
+		Header: map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("user@example.com:secret"))},
+		Status: 200, Answer: `{"id":"tlk_1","status":"done"}`})
 	d, _ := NewDID(Options{Base: base, Key: "user@example.com:secret"})
 	if _, err := d.Talk(ctx, "tlk_1"); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/avatarbus/avatarbus/platformapi/platformapitest"
 )
 
 const testKey = "key-0123456789abcdef"
@@ -25,11 +27,11 @@ func TestHeyGenCreate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base := fakeAPI(t, call{
-				method: "POST", path: "/v3/webhooks/endpoints",
-				header: map[string]string{"X-Api-Key": testKey, "Content-Type": "application/json", "User-Agent": "avatarbus", "Authorization": ""},
-				body:   tt.body, status: 200,
-				answer: `{"data":{"endpoint_id":"ep_1","url":"https://hooks.example.com/webhooks/heygen","events":null,"status":"enabled","created_at":"2026-01-02T03:04:05Z","secret":"whsec_k7x9m2"}}`,
+			base := platformapitest.Serve(t, platformapitest.Call{
+				Method: "POST", Path: "/v3/webhooks/endpoints",
+				Header: map[string]string{"X-Api-Key": testKey, "Content-Type": "application/json", "User-Agent": "avatarbus", "Authorization": ""},
+				Body:   tt.body, Status: 200,
+				Answer: `{"data":{"endpoint_id":"ep_1","url":"https://hooks.example.com/webhooks/heygen","events":null,"status":"enabled","created_at":"2026-01-02T03:04:05Z","secret":"whsec_k7x9m2"}}`,
 			})
 			h, err := NewHeyGen(Options{Base: base, Key: testKey})
 			if err != nil {
@@ -48,11 +50,11 @@ func TestHeyGenCreate(t *testing.T) {
 }
 
 func TestHeyGenListFollowsPages(t *testing.T) {
-	base := fakeAPI(t,
-		call{method: "GET", path: "/v3/webhooks/endpoints", query: "limit=100", header: map[string]string{"X-Api-Key": testKey}, status: 200,
-			answer: `{"data":[{"endpoint_id":"ep_1","url":"https://a","status":"enabled","created_at":"t1","secret":null}],"has_more":true,"next_token":"tok 2"}`},
-		call{method: "GET", path: "/v3/webhooks/endpoints", query: "limit=100&token=tok+2", header: map[string]string{"X-Api-Key": testKey}, status: 200,
-			answer: `{"data":[{"endpoint_id":"ep_2","url":"https://b","events":["avatar_video.success"],"status":"disabled","created_at":"t2"}],"has_more":false,"next_token":null}`},
+	base := platformapitest.Serve(t,
+		platformapitest.Call{Method: "GET", Path: "/v3/webhooks/endpoints", Query: "limit=100", Header: map[string]string{"X-Api-Key": testKey}, Status: 200,
+			Answer: `{"data":[{"endpoint_id":"ep_1","url":"https://a","status":"enabled","created_at":"t1","secret":null}],"has_more":true,"next_token":"tok 2"}`},
+		platformapitest.Call{Method: "GET", Path: "/v3/webhooks/endpoints", Query: "limit=100&token=tok+2", Header: map[string]string{"X-Api-Key": testKey}, Status: 200,
+			Answer: `{"data":[{"endpoint_id":"ep_2","url":"https://b","events":["avatar_video.success"],"status":"disabled","created_at":"t2"}],"has_more":false,"next_token":null}`},
 	)
 	h, _ := NewHeyGen(Options{Base: base, Key: testKey})
 	got, err := h.List(ctx)
@@ -69,10 +71,10 @@ func TestHeyGenListFollowsPages(t *testing.T) {
 }
 
 func TestHeyGenDeleteAndRotate(t *testing.T) {
-	base := fakeAPI(t,
-		call{method: "DELETE", path: "/v3/webhooks/endpoints/ep_1", header: map[string]string{"X-Api-Key": testKey, "Content-Type": ""}, status: 200, answer: `{"data":{},"error":null}`},
-		call{method: "POST", path: "/v3/webhooks/endpoints/ep_2/rotate-secret", header: map[string]string{"X-Api-Key": testKey}, status: 200,
-			answer: `{"data":{"endpoint_id":"ep_2","secret":"whsec_new"}}`},
+	base := platformapitest.Serve(t,
+		platformapitest.Call{Method: "DELETE", Path: "/v3/webhooks/endpoints/ep_1", Header: map[string]string{"X-Api-Key": testKey, "Content-Type": ""}, Status: 200, Answer: `{"data":{},"error":null}`},
+		platformapitest.Call{Method: "POST", Path: "/v3/webhooks/endpoints/ep_2/rotate-secret", Header: map[string]string{"X-Api-Key": testKey}, Status: 200,
+			Answer: `{"data":{"endpoint_id":"ep_2","secret":"whsec_new"}}`},
 	)
 	h, _ := NewHeyGen(Options{Base: base, Key: testKey})
 	if err := h.Delete(ctx, "ep_1"); err != nil {
@@ -88,13 +90,13 @@ func TestHeyGenDeleteAndRotate(t *testing.T) {
 }
 
 func TestSynthesia(t *testing.T) {
-	base := fakeAPI(t,
-		call{method: "POST", path: "/v2/webhooks", header: map[string]string{"Authorization": testKey, "Content-Type": "application/json"},
-			body:   `{"url":"https://hooks.example.com/webhooks/synthesia","events":["video.completed","video.failed"]}`,
-			status: 201, answer: `{"id":"wh_1","url":"https://hooks.example.com/webhooks/synthesia","status":"active","secret":"1234-abcd","createdAt":1700000000,"lastUpdatedAt":1700000000}`},
-		call{method: "GET", path: "/v2/webhooks", query: "limit=100&offset=0", header: map[string]string{"Authorization": testKey}, status: 200,
-			answer: `{"webhooks":[{"id":"wh_1","url":"https://x","status":"active","createdAt":1700000000}],"nextOffset":1}`},
-		call{method: "DELETE", path: "/v2/webhooks/wh_1", header: map[string]string{"Authorization": testKey}, status: 204},
+	base := platformapitest.Serve(t,
+		platformapitest.Call{Method: "POST", Path: "/v2/webhooks", Header: map[string]string{"Authorization": testKey, "Content-Type": "application/json"},
+			Body:   `{"url":"https://hooks.example.com/webhooks/synthesia","events":["video.completed","video.failed"]}`,
+			Status: 201, Answer: `{"id":"wh_1","url":"https://hooks.example.com/webhooks/synthesia","status":"active","secret":"1234-abcd","createdAt":1700000000,"lastUpdatedAt":1700000000}`},
+		platformapitest.Call{Method: "GET", Path: "/v2/webhooks", Query: "limit=100&offset=0", Header: map[string]string{"Authorization": testKey}, Status: 200,
+			Answer: `{"webhooks":[{"id":"wh_1","url":"https://x","status":"active","createdAt":1700000000}],"nextOffset":1}`},
+		platformapitest.Call{Method: "DELETE", Path: "/v2/webhooks/wh_1", Header: map[string]string{"Authorization": testKey}, Status: 204},
 	)
 	s, _ := NewSynthesia(Options{Base: base, Key: testKey})
 	w, err := s.Create(ctx, Registration{URL: "https://hooks.example.com/webhooks/synthesia"})
@@ -117,7 +119,7 @@ func TestSynthesia(t *testing.T) {
 }
 
 func TestSynthesiaRefusesUnknownEventsWithoutACall(t *testing.T) {
-	s, _ := NewSynthesia(Options{Base: fakeAPI(t), Key: testKey})
+	s, _ := NewSynthesia(Options{Base: platformapitest.Serve(t), Key: testKey})
 	_, err := s.Create(ctx, Registration{URL: "https://x", Events: []string{"video.done"}})
 	if !errors.Is(err, ErrEvents) || !strings.Contains(err.Error(), "video.done") {
 		t.Fatalf("err = %v, want ErrEvents naming video.done", err)
@@ -125,13 +127,13 @@ func TestSynthesiaRefusesUnknownEventsWithoutACall(t *testing.T) {
 }
 
 func TestElevenLabs(t *testing.T) {
-	base := fakeAPI(t,
-		call{method: "POST", path: "/v1/workspace/webhooks", header: map[string]string{"xi-api-key": testKey, "Content-Type": "application/json"},
-			body:   `{"settings":{"auth_type":"hmac","name":"avatarbus","webhook_url":"https://hooks.example.com/webhooks/elevenlabs"}}`,
-			status: 200, answer: `{"webhook_id":"w_1","webhook_secret":"wsec_abc"}`},
-		call{method: "GET", path: "/v1/workspace/webhooks", header: map[string]string{"xi-api-key": testKey}, status: 200,
-			answer: `{"webhooks":[{"name":"avatarbus","webhook_id":"w_1","webhook_url":"https://x","is_disabled":false,"is_auto_disabled":true,"created_at_unix":1700000000,"auth_type":"hmac"}]}`},
-		call{method: "DELETE", path: "/v1/workspace/webhooks/w_1", header: map[string]string{"xi-api-key": testKey}, status: 200, answer: `{}`},
+	base := platformapitest.Serve(t,
+		platformapitest.Call{Method: "POST", Path: "/v1/workspace/webhooks", Header: map[string]string{"xi-api-key": testKey, "Content-Type": "application/json"},
+			Body:   `{"settings":{"auth_type":"hmac","name":"avatarbus","webhook_url":"https://hooks.example.com/webhooks/elevenlabs"}}`,
+			Status: 200, Answer: `{"webhook_id":"w_1","webhook_secret":"wsec_abc"}`},
+		platformapitest.Call{Method: "GET", Path: "/v1/workspace/webhooks", Header: map[string]string{"xi-api-key": testKey}, Status: 200,
+			Answer: `{"webhooks":[{"name":"avatarbus","webhook_id":"w_1","webhook_url":"https://x","is_disabled":false,"is_auto_disabled":true,"created_at_unix":1700000000,"auth_type":"hmac"}]}`},
+		platformapitest.Call{Method: "DELETE", Path: "/v1/workspace/webhooks/w_1", Header: map[string]string{"xi-api-key": testKey}, Status: 200, Answer: `{}`},
 	)
 	e, _ := NewElevenLabs(Options{Base: base, Key: testKey})
 	w, err := e.Create(ctx, Registration{URL: "https://hooks.example.com/webhooks/elevenlabs"})
@@ -171,7 +173,7 @@ func TestAPIErrorsAreClassified(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.answer, func(t *testing.T) {
-			base := fakeAPI(t, call{method: "DELETE", path: "/v3/webhooks/endpoints/ep", status: tt.status, answer: tt.answer})
+			base := platformapitest.Serve(t, platformapitest.Call{Method: "DELETE", Path: "/v3/webhooks/endpoints/ep", Status: tt.status, Answer: tt.answer})
 			h, _ := NewHeyGen(Options{Base: base, Key: testKey})
 			err := h.Delete(ctx, "ep")
 			if !errors.Is(err, tt.want) {
@@ -194,9 +196,7 @@ func TestUnreachableAndTimeout(t *testing.T) {
 		t.Fatalf("refused: err = %v, want ErrUnreachable", err)
 	}
 
-	block := make(chan struct{})
-	defer close(block)
-	slow := fakeAPIBlocking(t, block)
+	slow := platformapitest.Hang(t)
 	h, _ = NewHeyGen(Options{Base: slow, Key: testKey, Timeout: 100 * time.Millisecond})
 	start := time.Now()
 	_, err := h.List(ctx)
@@ -218,7 +218,7 @@ func TestOptions(t *testing.T) {
 		}
 	}
 	// A base with a path prefix keeps it.
-	base := fakeAPI(t, call{method: "DELETE", path: "/proxy/heygen/v3/webhooks/endpoints/a%2Fb", status: 200, answer: `{}`})
+	base := platformapitest.Serve(t, platformapitest.Call{Method: "DELETE", Path: "/proxy/heygen/v3/webhooks/endpoints/a%2Fb", Status: 200, Answer: `{}`})
 	h, _ := NewHeyGen(Options{Base: base + "/proxy/heygen/", Key: "k"})
 	if err := h.Delete(ctx, "a/b"); err != nil {
 		t.Fatal(err)

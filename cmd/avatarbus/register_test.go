@@ -2,74 +2,22 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/avatarbus/avatarbus/platformapi/platformapitest"
 )
-
-// apiCall is one request a fake platform API expects, and its answer.
-type apiCall struct {
-	method, path, query string
-	header              map[string]string
-	body                string
-	status              int
-	answer              string
-}
-
-// fakePlatform serves calls in order and fails the test on any other request.
-func fakePlatform(t *testing.T, calls ...apiCall) string {
-	t.Helper()
-	var mu sync.Mutex
-	n := 0
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		i := n
-		n++
-		mu.Unlock()
-		if i >= len(calls) {
-			t.Errorf("unexpected request %s %s", r.Method, r.URL)
-			w.WriteHeader(http.StatusTeapot)
-			return
-		}
-		c := calls[i]
-		if r.Method != c.method || r.URL.EscapedPath() != c.path || r.URL.RawQuery != c.query {
-			t.Errorf("request %d: %s %s?%s, want %s %s?%s", i+1, r.Method, r.URL.EscapedPath(), r.URL.RawQuery, c.method, c.path, c.query)
-		}
-		for k, v := range c.header {
-			if got := r.Header.Get(k); got != v {
-				t.Errorf("request %d: header %s = %q, want %q", i+1, k, got, v)
-			}
-		}
-		if b, _ := io.ReadAll(r.Body); string(b) != c.body {
-			t.Errorf("request %d: body %s, want %s", i+1, b, c.body)
-		}
-		w.WriteHeader(c.status)
-		_, _ = io.WriteString(w, c.answer)
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if n != len(calls) {
-			t.Errorf("%d requests made, want %d", n, len(calls))
-		}
-	})
-	return srv.URL
-}
 
 const heygenCreated = `{"data":{"endpoint_id":"ep_1","url":"https://hooks.example.com/webhooks/heygen","events":["avatar_video.success"],"status":"enabled","created_at":"2026-01-02T03:04:05Z","secret":"whsec_c2VjcmV0LXZhbHVl"}}`
 
 func TestRegisterHeyGenWritesTheSecret(t *testing.T) {
 	t.Setenv("HEYGEN_API_KEY", "hg-key")
-	base := fakePlatform(t, apiCall{method: "POST", path: "/v3/webhooks/endpoints",
-		header: map[string]string{"X-Api-Key": "hg-key", "Content-Type": "application/json"},
-		body:   `{"url":"https://hooks.example.com/webhooks/heygen","events":["avatar_video.success","avatar_video.fail"]}`,
-		status: 200, answer: heygenCreated})
+	base := platformapitest.Serve(t, platformapitest.Call{Method: "POST", Path: "/v3/webhooks/endpoints",
+		Header: map[string]string{"X-Api-Key": "hg-key", "Content-Type": "application/json"},
+		Body:   `{"url":"https://hooks.example.com/webhooks/heygen","events":["avatar_video.success","avatar_video.fail"]}`,
+		Status: 200, Answer: heygenCreated})
 	file := filepath.Join(t.TempDir(), "heygen.secret")
 	r := runCLI(t, "", "register", "heygen", "--url", "https://hooks.example.com/webhooks/heygen",
 		"--events", "avatar_video.success,avatar_video.fail", "--write-secret", file, "--api-base", base)
@@ -97,10 +45,10 @@ func TestRegisterHeyGenWritesTheSecret(t *testing.T) {
 }
 
 func TestRegisterShowSecretAndSourceName(t *testing.T) {
-	base := fakePlatform(t, apiCall{method: "POST", path: "/v1/workspace/webhooks",
-		header: map[string]string{"xi-api-key": "el-key"},
-		body:   `{"settings":{"auth_type":"hmac","name":"prod","webhook_url":"https://hooks.example.com/webhooks/voice"}}`,
-		status: 200, answer: `{"webhook_id":"w_1","webhook_secret":"wsec_shown"}`})
+	base := platformapitest.Serve(t, platformapitest.Call{Method: "POST", Path: "/v1/workspace/webhooks",
+		Header: map[string]string{"xi-api-key": "el-key"},
+		Body:   `{"settings":{"auth_type":"hmac","name":"prod","webhook_url":"https://hooks.example.com/webhooks/voice"}}`,
+		Status: 200, Answer: `{"webhook_id":"w_1","webhook_secret":"wsec_shown"}`})
 	r := runCLI(t, "", "register", "elevenlabs", "--url", "https://hooks.example.com/webhooks/voice", "--name", "prod",
 		"--show-secret", "--api-key", "el-key", "--api-base", base)
 	if r.err != nil {
@@ -114,7 +62,7 @@ func TestRegisterShowSecretAndSourceName(t *testing.T) {
 }
 
 func TestRegisterRefusesBeforeCallingTheAPI(t *testing.T) {
-	base := fakePlatform(t) // any request fails the test
+	base := platformapitest.Serve(t) // any request fails the test
 	t.Setenv("HEYGEN_API_KEY", "hg-key")
 	t.Setenv("SYNTHESIA_API_KEY", "")
 	open := filepath.Join(t.TempDir(), "open.secret")
@@ -158,8 +106,8 @@ func TestRegisterAPIErrorsExitNonZero(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.answer, func(t *testing.T) {
-			base := fakePlatform(t, apiCall{method: "POST", path: "/v2/webhooks", header: map[string]string{"Authorization": "syn-key"},
-				body: `{"url":"https://h.example/webhooks/synthesia","events":["video.completed","video.failed"]}`, status: tt.status, answer: tt.answer})
+			base := platformapitest.Serve(t, platformapitest.Call{Method: "POST", Path: "/v2/webhooks", Header: map[string]string{"Authorization": "syn-key"},
+				Body: `{"url":"https://h.example/webhooks/synthesia","events":["video.completed","video.failed"]}`, Status: tt.status, Answer: tt.answer})
 			file := filepath.Join(t.TempDir(), "s.secret")
 			r := runCLI(t, "", "register", "synthesia", "--url", "https://h.example/webhooks/synthesia", "--write-secret", file,
 				"--api-key", "syn-key", "--api-base", base)
@@ -188,13 +136,13 @@ func TestWebhooksListDeleteRotate(t *testing.T) {
 		t.Fatal(err)
 	}
 	list := `{"data":[{"endpoint_id":"ep_1","url":"https://h.example/webhooks/heygen","events":null,"status":"enabled","created_at":"2026-01-02T03:04:05Z","secret":null}],"has_more":false}`
-	base := fakePlatform(t,
-		apiCall{method: "GET", path: "/v3/webhooks/endpoints", query: "limit=100", header: map[string]string{"X-Api-Key": "hg-key"}, status: 200, answer: list},
-		apiCall{method: "GET", path: "/v3/webhooks/endpoints", query: "limit=100", status: 200, answer: list},
-		apiCall{method: "POST", path: "/v3/webhooks/endpoints/ep_1/rotate-secret", header: map[string]string{"X-Api-Key": "hg-key"}, status: 200,
-			answer: `{"data":{"endpoint_id":"ep_1","secret":"whsec_new"}}`},
-		apiCall{method: "DELETE", path: "/v3/webhooks/endpoints/ep_1", header: map[string]string{"X-Api-Key": "hg-key"}, status: 200, answer: `{"data":{}}`},
-		apiCall{method: "DELETE", path: "/v3/webhooks/endpoints/ep_404", status: 404, answer: `{"error":{"message":"endpoint not found"}}`},
+	base := platformapitest.Serve(t,
+		platformapitest.Call{Method: "GET", Path: "/v3/webhooks/endpoints", Query: "limit=100", Header: map[string]string{"X-Api-Key": "hg-key"}, Status: 200, Answer: list},
+		platformapitest.Call{Method: "GET", Path: "/v3/webhooks/endpoints", Query: "limit=100", Status: 200, Answer: list},
+		platformapitest.Call{Method: "POST", Path: "/v3/webhooks/endpoints/ep_1/rotate-secret", Header: map[string]string{"X-Api-Key": "hg-key"}, Status: 200,
+			Answer: `{"data":{"endpoint_id":"ep_1","secret":"whsec_new"}}`},
+		platformapitest.Call{Method: "DELETE", Path: "/v3/webhooks/endpoints/ep_1", Header: map[string]string{"X-Api-Key": "hg-key"}, Status: 200, Answer: `{"data":{}}`},
+		platformapitest.Call{Method: "DELETE", Path: "/v3/webhooks/endpoints/ep_404", Status: 404, Answer: `{"error":{"message":"endpoint not found"}}`},
 	)
 	r := runCLI(t, "", "webhooks", "list", "heygen", "--api-base", base)
 	if r.err != nil || !strings.Contains(r.stdout, "ep_1") || !strings.Contains(r.stdout, "enabled") || !strings.Contains(r.stdout, "https://h.example/webhooks/heygen") {
