@@ -9,6 +9,11 @@
 // deadline that never changes the 401; the HTTP server's timeouts and header limit come from
 // [HTTPConfig]. Every answer carries X-Request-Id, and every log line of a request its request_id.
 //
+// Unsigned platforms: a source with a [Confirmer] (`confirm: fetch`) has each normalized event
+// checked with the platform's API before it is published, and publishes what the API says; a
+// resource the platform does not know is refused (401 "unconfirmed"), an API that does not answer
+// gives 503. [Server.Reload] swaps every source's secrets at once (SIGHUP) while requests run.
+//
 // ingest is the only package that imports Echo. It declares the Publisher it needs; package broker
 // provides the JetStream one.
 package ingest
