@@ -93,6 +93,8 @@ func Post(ctx context.Context, t Target, id string, body []byte, header http.Hea
 	}
 	req.Header.Set("Content-Type", envelope.ContentType)
 	req.Header.Set("User-Agent", "avatarbus")
+	// The receiver deduplicates on webhook-id, signed or not (the signature then covers it too).
+	req.Header.Set("Webhook-Id", id)
 	if t.Secret != "" {
 		signed, err := verify.Sign(verify.Config{Scheme: "standardwebhooks"}, t.Secret, id, time.Now(), body)
 		if err != nil {

@@ -88,3 +88,23 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestPostUnsignedStillCarriesTheID: a route without a secret sends no signature, but the receiver
+// can still deduplicate on webhook-id.
+func TestPostUnsignedStillCarriesTheID(t *testing.T) {
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	if err := deliver.Post(context.Background(), deliver.Target{URL: srv.URL}, "did:tlk_1:done", []byte(`{}`), nil); err != nil {
+		t.Fatal(err)
+	}
+	if id := got.Get("Webhook-Id"); id != "did:tlk_1:done" {
+		t.Errorf("webhook-id = %q, want the event id", id)
+	}
+	if sig := got.Get("Webhook-Signature"); sig != "" {
+		t.Errorf("unsigned target sent a signature %q", sig)
+	}
+}
