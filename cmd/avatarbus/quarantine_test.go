@@ -139,3 +139,34 @@ func TestVerifyFromQuarantine(t *testing.T) {
 		})
 	}
 }
+
+// TestServeQuarantinesAndLimits runs serve itself (embedded JetStream) with a rate limit: a
+// tampered request is answered 401 and kept, verify --from-quarantine reads it through the same
+// config file, and a burst past the limit is answered 429 with Retry-After.
+func TestServeQuarantinesAndLimits(t *testing.T) {
+	dir := t.TempDir()
+	listen, natsListen := freeAddr(t), freeAddr(t)
+	yaml := acmeConfig(listen, natsListen, dir+"/jetstream") + "    rate_limit: { rps: 0.5, burst: 2 }\nhttp: { read_header_timeout: 2s }\n"
+	cfgPath := writeFile(t, dir, "avatarbus.yaml", yaml)
+	startServe(t, mustLoadConfig(t, yaml))
+	url := "http://" + listen + "/webhooks/acme"
+
+	r := newSignedRequest(t, "msg_serve_q", time.Now(), `{"type":"video.done","data":{"id":"v"}}`)
+	r.body = `{"type":"video.done","data":{"id":"forged"}}`
+	if a := postWebhook(t, url, r); a.status != http.StatusUnauthorized {
+		t.Fatalf("tampered: %d %s", a.status, a.raw)
+	}
+	res := runCLI(t, "", "verify", "--from-quarantine", "1", "--config", cfgPath)
+	if res.code() != 1 || !strings.Contains(res.stdout, "quarantined request 1: source acme, refused signature_mismatch") ||
+		!strings.Contains(res.stdout, "invalid: signature_mismatch") {
+		t.Fatalf("exit %d\n%s\n%v", res.code(), res.stdout, res.err)
+	}
+
+	var last answer
+	for i := range 3 {
+		last = postWebhook(t, url, newSignedRequest(t, fmt.Sprintf("msg_burst%d", i), time.Now(), `{"type":"video.done","data":{"id":"v"}}`))
+	}
+	if last.status != http.StatusTooManyRequests || last.body["error"] != "rate_limited" {
+		t.Fatalf("third request of a burst of 2 (the 401 took a token): %d %s", last.status, last.raw)
+	}
+}
