@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/platform"
@@ -44,6 +45,9 @@ func fuzzNormalizer(f *testing.F, preset string) {
 		b, err := envelope.Marshal(&ev)
 		if err != nil {
 			t.Fatalf("cannot marshal: %v", err)
+		}
+		if !utf8.Valid(b) { // RFC 8259: strict consumers refuse anything else
+			t.Fatalf("published bytes are not UTF-8: %q", b)
 		}
 		back, err := envelope.Unmarshal(b)
 		if err != nil {
