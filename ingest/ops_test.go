@@ -510,3 +510,27 @@ func TestReloadChangesTheRateLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestIncomingRequestIDIsKeptOnlyWhenFit: a proxy's X-Request-Id is echoed; an overlong or odd
+// one is replaced by a generated id.
+func TestIncomingRequestIDIsKeptOnlyWhenFit(t *testing.T) {
+	srv := ingest.New(ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: stubPublisher{}, Log: zerolog.Nop()})
+	for _, tt := range []struct {
+		in   string
+		kept bool
+	}{
+		{"lb-7f3a:42.x_y", true},
+		{strings.Repeat("a", 129), false},
+		{"has space", false},
+		{`{"json":1}`, false},
+	} {
+		req := httptest.NewRequest("POST", "/webhooks/nope", strings.NewReader("{}"))
+		req.Header.Set("X-Request-Id", tt.in)
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		got := rec.Header().Get("X-Request-Id")
+		if (got == tt.in) != tt.kept || got == "" {
+			t.Errorf("incoming %q: answered with %q, kept %v", tt.in, got, tt.kept)
+		}
+	}
+}

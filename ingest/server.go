@@ -163,6 +163,7 @@ func New(cfg Config) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpErrorHandler
+	e.Pre(dropUnfitRequestID)
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error().Err(err).Bytes("stack", stack).Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("panic in handler")
