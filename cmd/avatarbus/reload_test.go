@@ -185,3 +185,42 @@ func TestSIGHUPReloadsSecrets(t *testing.T) {
 
 // signalNotifyHUP catches SIGHUP on ch for the rest of the test binary.
 func signalNotifyHUP(ch chan os.Signal) { signal.Notify(ch, syscall.SIGHUP) }
+
+// TestServeReloadsOnSIGHUP runs serve itself (embedded JetStream) and rotates a file secret the way
+// `avatarbus webhooks rotate … --write-secret FILE && kill -HUP` does.
+func TestServeReloadsOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "did.token")
+	if err := os.WriteFile(secret, []byte("token-one\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	listen := freeAddr(t)
+	cfg, _, err := config.Load(config.LoadOptions{Env: []string{}, Path: writeConfigFile(t, `listen: "`+listen+`"
+admin_listen: "127.0.0.1:0"
+nats:
+  embedded: {listen: "`+freeAddr(t)+`", store_dir: "`+filepath.Join(dir, "js")+`"}
+sources:
+  - name: did
+    platform: did
+    secrets: ["@`+secret+`"]
+`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := startServe(t, cfg)
+	st := reloadStack{url: "http://" + listen}
+	if got := st.status(t, "did", "token-one"); got != http.StatusOK {
+		t.Fatalf("before rotation: %d", got)
+	}
+	if err := os.WriteFile(secret, []byte("token-two\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	st.waitStatus(t, "did", "token-two", http.StatusOK)
+	if got := st.status(t, "did", "token-one"); got != http.StatusUnauthorized {
+		t.Fatalf("old token after SIGHUP: %d, want 401", got)
+	}
+	r.stop(t)
+}

@@ -152,6 +152,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	// Everything below runs until ctx ends or one part fails; then all of it stops in order.
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
+	defer reloadOnSIGHUP(runCtx, cfg, srv, log)() // SIGHUP re-reads "@file" secrets (reload.go)
 	failed := make(chan error, 3)
 	go func() { failed <- srv.Serve(ln) }()
 	go func() { failed <- admin.Serve(adminLn) }()
