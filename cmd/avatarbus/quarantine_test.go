@@ -128,6 +128,7 @@ func TestVerifyFromQuarantine(t *testing.T) {
 	}{
 		{"no such sequence", []string{"--from-quarantine", "99", "--config", fixed}, "sequence 99"},
 		{"sequence zero", []string{"--from-quarantine", "0", "--config", fixed}, "sequences start at 1"},
+		{"source not in the config", []string{"--from-quarantine", "1", "--nats-url", natsURL}, `no source "acme" in the config; give --config`},
 		{"with a capture", []string{"--from-quarantine", "1", "--config", fixed, "--header", "a: b"}, "--header cannot be given"},
 		{"no server", []string{"--from-quarantine", "1", "--nats-url", "nats://127.0.0.1:1", "--platform", "standardwebhooks", "--secret", swSecret}, "connect to NATS"},
 	} {

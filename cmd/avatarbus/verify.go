@@ -136,6 +136,9 @@ re-checked this way.`,
 				*fromQuarantine, r.Source, r.Reason, r.ReceivedAt.UTC().Format(time.RFC3339), r.RequestID)
 			if sf.platform == "" && sf.source == "" {
 				sf.source = r.Source // the source it was sent to, with the config's current secrets
+				if _, _, err := sf.resolve(cmd); err != nil {
+					return fmt.Errorf("%w; give --config with the source %q, or --source, or --platform and --secret", err, r.Source)
+				}
 			}
 			req = captured{header: textproto.MIMEHeader(r.Header), query: url.Values{}, body: r.Body}
 			now = r.ReceivedAt
