@@ -21,6 +21,9 @@ import (
 type Load struct {
 	// URL is the base URL of avatarbus (the Stack's URL).
 	URL string
+	// Source and Secret name a Standard Webhooks source of the avatarbus at URL and its whsec_
+	// secret; empty means the Stack's "load" source.
+	Source, Secret string
 	// Prefix starts every webhook-id, so that runs do not collide.
 	Prefix string
 	// Workers sending at the same time; 0 = 4.
@@ -102,8 +105,9 @@ func (l *Load) worker(ctx context.Context, client *http.Client, w int, record fu
 // send posts one signed event with webhook-id id.
 func (l *Load) send(client *http.Client, id string, attempt int) Result {
 	body := fmt.Appendf(nil, `{"type":"video.done","timestamp":%q,"data":{"id":%q}}`, time.Now().UTC().Format(time.RFC3339), id)
-	r := Result{EventID: LoadSource + ":" + id, Attempt: attempt, Start: time.Now()}
-	req, err := SignedRequest(l.URL, LoadSource, id, time.Now(), body)
+	source, secret := cmp.Or(l.Source, LoadSource), cmp.Or(l.Secret, LoadSecret)
+	r := Result{EventID: source + ":" + id, Attempt: attempt, Start: time.Now()}
+	req, err := signedWith(l.URL, source, verify.Config{Scheme: "standardwebhooks"}, secret, id, time.Now(), body)
 	if err == nil {
 		var resp *http.Response
 		if resp, err = client.Do(req); err == nil {
@@ -130,7 +134,12 @@ func SignedRequest(baseURL, source, msgID string, ts time.Time, body []byte) (*h
 	if err != nil {
 		return nil, err
 	}
-	signed, err := verify.Sign(vc, vc.Secrets[0], msgID, ts, body)
+	return signedWith(baseURL, source, vc, vc.Secrets[0], msgID, ts, body)
+}
+
+// signedWith builds a POST of body to source at baseURL signed with vc's scheme and secret.
+func signedWith(baseURL, source string, vc verify.Config, secret, msgID string, ts time.Time, body []byte) (*http.Request, error) {
+	signed, err := verify.Sign(vc, secret, msgID, ts, body)
 	if err != nil {
 		return nil, err
 	}
