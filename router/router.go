@@ -133,9 +133,9 @@ func (r *Router) Handle(filter, durable string, h HandlerFunc, opts ...Option) e
 // until ctx ends. Then it stops fetching, hands the events it had fetched but not started back to
 // JetStream, and waits up to the stop timeout for the running handlers, each of which acknowledges
 // or retries its event as usual; their contexts are not cancelled by ctx, only by the stop
-// timeout. It returns nil after a shutdown, or the first setup error (no handler registered, the
-// stream missing, a consumer that cannot be created) without consuming anything. Run may be called
-// again after it returns, but not while it runs.
+// timeout. It returns nil after a shutdown (also one during setup), or the first setup error (no
+// handler registered, the stream missing, a consumer that cannot be created) without consuming
+// anything. Run may be called again after it returns, but not while it runs.
 func (r *Router) Run(ctx context.Context) error {
 	r.mu.Lock()
 	if r.running {
@@ -156,14 +156,16 @@ func (r *Router) Run(ctx context.Context) error {
 	}()
 
 	log := r.opts.logger
+	// A stop during setup is a shutdown, not a setup failure: the call it interrupted may even
+	// have succeeded on the server.
 	if err := r.ensureDeadLetterStream(ctx); err != nil {
-		return err
+		return stoppedOr(ctx, err)
 	}
 	consumers := make([]jetstream.Consumer, len(routes))
 	for i, rt := range routes {
 		c, err := r.ensureConsumer(ctx, rt)
 		if err != nil {
-			return err
+			return stoppedOr(ctx, err)
 		}
 		consumers[i] = c
 	}
@@ -201,6 +203,14 @@ func (r *Router) Run(ctx context.Context) error {
 			Msg("router: handlers still running after the stop timeout; their contexts are cancelled")
 	}
 	return nil
+}
+
+// stoppedOr returns nil when ctx has ended (Run was stopped), else err.
+func stoppedOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // ensureConsumer creates the consumer of rt or updates it to the Router's settings. An existing
