@@ -5,8 +5,10 @@
 // retries like a platform, and StreamIDs, which reads back what the stream holds.
 //
 // go test -race ./reliability runs a bounded version of every test (well under three minutes on
-// two cores); go test ./reliability -long -timeout 30m runs the long versions. The soak command is
-// reliability/soak. Only loopback addresses are used.
+// two cores; -short skips them); go test ./reliability -long -timeout 30m runs the long versions:
+// more leader kills and outages, longer phases, ingest's default read timeouts. The soak command
+// is reliability/soak. Only loopback addresses are used.
 //
-// reliability imports ingest, broker, platform and verify, like cmd; nothing imports it.
+// reliability imports ingest, broker, platform and verify, like cmd; only its tests and
+// reliability/soak import it.
 package reliability

@@ -52,7 +52,7 @@ func failover(t *testing.T, c faultyCluster) {
 	leaderOf := func() int { return streamLeader(js, c) }
 	waitFor(t, 20*time.Second, "stream leader elected", func() bool { return leaderOf() >= 0 })
 
-	load := startLoad(&reliability.Load{URL: st.URL, Prefix: "failover", Workers: 4, Retry: true})
+	load := startLoad(&reliability.Load{URL: st.URL, Prefix: "failover", Workers: 4})
 	rounds, phase := bounded(1, 4), bounded(3*time.Second, 20*time.Second)
 	for round := 1; round <= rounds; round++ {
 		time.Sleep(phase)

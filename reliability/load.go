@@ -16,8 +16,8 @@ import (
 )
 
 // Load sends signed Standard Webhooks requests to a Stack's "load" source from several workers,
-// each one event after the other, re-signing and retrying a refused event with the same webhook-id
-// as a platform does.
+// each one event after the other, re-signing and retrying a refused event (any answer but 2xx, or
+// none) with the same webhook-id until it is accepted, as a platform does.
 type Load struct {
 	// URL is the base URL of avatarbus (the Stack's URL).
 	URL string
@@ -30,9 +30,6 @@ type Load struct {
 	Workers int
 	// Timeout is the client's limit per request; 0 = 10s. A request that reaches it counts as hung.
 	Timeout time.Duration
-	// Retry re-sends a refused event (any answer but 2xx, or no answer) until it is accepted or
-	// the load stops; otherwise each event is sent once.
-	Retry bool
 	// RetryWait is the pause before a retry; 0 = 100ms.
 	RetryWait time.Duration
 	// Pause is each worker's pause between events; 0 = none.
@@ -44,8 +41,12 @@ type Load struct {
 
 // Result is one request of a Load and its answer.
 type Result struct {
-	// EventID is the envelope id (= Nats-Msg-Id) the event must get: "load:" + webhook-id.
-	EventID    string
+	// EventID is the envelope id (= Nats-Msg-Id) the event must get: source + ":" + webhook-id.
+	EventID string
+	// Worker sent it; Seq numbers the worker's new events from 0 (a redelivery has the Seq of the
+	// event it repeats). A worker moves to its next event only once the current one is accepted,
+	// so the accepted events of a worker are exactly Seq 0 to its highest accepted Seq.
+	Worker, Seq int
 	Attempt    int  // 1 for the first send of an event
 	Redelivery bool // a deliberate resend of an accepted event
 	Start, End time.Time
@@ -77,22 +78,24 @@ func (l *Load) Run(ctx context.Context, record func(Result)) {
 }
 
 func (l *Load) worker(ctx context.Context, client *http.Client, w int, record func(Result)) {
-	var last string // the worker's last accepted webhook-id
-	for n := 0; ctx.Err() == nil; n++ {
-		id := fmt.Sprintf("%s-w%d-%d", l.Prefix, w, n)
-		redeliver := l.RedeliverEvery > 0 && n%l.RedeliverEvery == l.RedeliverEvery-1 && last != ""
+	seq, accepted := 0, -1 // the next new event; the last accepted one
+	for n := 1; ctx.Err() == nil; n++ {
+		ev, redeliver := seq, l.RedeliverEvery > 0 && n%l.RedeliverEvery == 0 && accepted >= 0
 		if redeliver {
-			id = last
+			ev = accepted
 		}
+		id := l.webhookID(w, ev)
 		for attempt := 1; ; attempt++ {
 			r := l.send(client, id, attempt)
-			r.Redelivery = redeliver
+			r.Worker, r.Seq, r.Redelivery = w, ev, redeliver
 			record(r)
 			if r.OK() {
-				last = id
+				if !redeliver {
+					accepted, seq = ev, seq+1
+				}
 				break
 			}
-			if !l.Retry || !sleep(ctx, cmp.Or(l.RetryWait, 100*time.Millisecond)) {
+			if !sleep(ctx, cmp.Or(l.RetryWait, 100*time.Millisecond)) {
 				break
 			}
 		}
@@ -101,6 +104,13 @@ func (l *Load) worker(ctx context.Context, client *http.Client, w int, record fu
 		}
 	}
 }
+
+// EventID returns the envelope id of a worker's event seq, as Result.EventID names it.
+func (l *Load) EventID(worker, seq int) string {
+	return cmp.Or(l.Source, LoadSource) + ":" + l.webhookID(worker, seq)
+}
+
+func (l *Load) webhookID(worker, seq int) string { return fmt.Sprintf("%s-w%d-%d", l.Prefix, worker, seq) }
 
 // send posts one signed event with webhook-id id.
 func (l *Load) send(client *http.Client, id string, attempt int) Result {

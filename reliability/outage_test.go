@@ -20,7 +20,7 @@ func TestBrokerOutageUnderLoad(t *testing.T) {
 	opts.Port = brokertest.Port(srv) // restarts take the same port and store
 	st := startStack(t, reliability.StackConfig{NATSURL: srv.ClientURL(), PublishTimeout: time.Second})
 
-	load := startLoad(&reliability.Load{URL: st.URL, Prefix: "outage", Workers: 4, Retry: true})
+	load := startLoad(&reliability.Load{URL: st.URL, Prefix: "outage", Workers: 4})
 	type window struct{ down, up time.Time }
 	var outages []window
 	rounds, downFor, upFor := bounded(1, 5), bounded(3*time.Second, 10*time.Second), bounded(3*time.Second, 15*time.Second)
