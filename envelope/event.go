@@ -70,33 +70,19 @@ func RawPayload(body []byte) json.RawMessage {
 	return b
 }
 
-// rawTail is how json.Marshal ends an Event whose Data.Raw is null: data is the last attribute of
-// an Event and raw the last field of Data.
-var rawTail = []byte(`"raw":null}}`)
-
 // Marshal returns the structured-mode JSON of e, the bytes avatarbus publishes. Data.Raw is written
 // byte for byte as received (encoding/json would compact it and escape HTML characters), so a
-// consumer sees the platform's payload unchanged.
+// consumer sees the platform's payload unchanged. The rest is what encoding/json writes.
 func Marshal(e *Event) ([]byte, error) {
 	raw := e.Data.Raw
 	if len(raw) == 0 || !json.Valid(raw) {
 		return json.Marshal(e)
 	}
-	shadow := *e
-	shadow.Data.Raw = json.RawMessage("null")
-	b, err := json.Marshal(&shadow)
-	if err != nil {
-		return nil, err
+	b, ok := appendEvent(make([]byte, 0, 512+len(raw)), e, raw)
+	if !ok {
+		return json.Marshal(e) // for its error
 	}
-	if !bytes.HasSuffix(b, rawTail) {
-		return json.Marshal(e) // the layout changed; correctness over speed
-	}
-	head := b[:len(b)-len(rawTail)]
-	out := make([]byte, 0, len(head)+len(`"raw":`)+len(raw)+2)
-	out = append(out, head...)
-	out = append(out, `"raw":`...)
-	out = append(out, raw...)
-	return append(out, '}', '}'), nil
+	return b, nil
 }
 
 // Unmarshal reads an Event from its structured-mode JSON.
