@@ -47,12 +47,12 @@ type Result struct {
 	// event it repeats). A worker moves to its next event only once the current one is accepted,
 	// so the accepted events of a worker are exactly Seq 0 to its highest accepted Seq.
 	Worker, Seq int
-	Attempt    int  // 1 for the first send of an event
-	Redelivery bool // a deliberate resend of an accepted event
-	Start, End time.Time
-	Status     int  // 0 when no answer came
-	Duplicate  bool // the 200 said JetStream already had the event
-	Err        error
+	Attempt     int  // 1 for the first send of an event
+	Redelivery  bool // a deliberate resend of an accepted event
+	Start, End  time.Time
+	Status      int  // 0 when no answer came
+	Duplicate   bool // the 200 said JetStream already had the event
+	Err         error
 }
 
 // Latency is how long the request took.
@@ -110,7 +110,9 @@ func (l *Load) EventID(worker, seq int) string {
 	return cmp.Or(l.Source, LoadSource) + ":" + l.webhookID(worker, seq)
 }
 
-func (l *Load) webhookID(worker, seq int) string { return fmt.Sprintf("%s-w%d-%d", l.Prefix, worker, seq) }
+func (l *Load) webhookID(worker, seq int) string {
+	return fmt.Sprintf("%s-w%d-%d", l.Prefix, worker, seq)
+}
 
 // send posts one signed event with webhook-id id.
 func (l *Load) send(client *http.Client, id string, attempt int) Result {
