@@ -33,7 +33,7 @@ func (did) Samples() []Sample { return samplesOf("did") }
 
 func (d did) Normalize(in Input) envelope.Event {
 	ev := newEvent(d.Name(), in)
-	body, ok := parseObject(in.Body)
+	body, ok := parseBody(in, &ev)
 	if !ok {
 		return finish(ev, in)
 	}

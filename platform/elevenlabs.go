@@ -39,7 +39,7 @@ func (elevenlabs) Samples() []Sample { return samplesOf("elevenlabs") }
 
 func (e elevenlabs) Normalize(in Input) envelope.Event {
 	ev := newEvent(e.Name(), in)
-	body, ok := parseObject(in.Body)
+	body, ok := parseBody(in, &ev)
 	if !ok {
 		return finish(ev, in)
 	}

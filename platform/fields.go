@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/avatarbus/avatarbus/envelope"
 )
 
 // fields is a JSON object read leniently: platforms disagree with their own docs about field names
@@ -24,6 +26,16 @@ func parseObject(b []byte) (fields, bool) {
 		return nil, false
 	}
 	return splitObject(b)
+}
+
+// parseBody reads the body of in as a JSON object, like parseObject(in.Body), for a normalizer that
+// has made ev with newEvent: when ev's raw payload is an object, the body was valid JSON (RawPayload
+// checked it), so it is split without validating it a second time.
+func parseBody(in Input, ev *envelope.Event) (fields, bool) {
+	if raw := ev.Data.Raw; len(raw) > 0 && raw[0] == '{' {
+		return splitObject(raw)
+	}
+	return parseObject(in.Body)
 }
 
 // object returns the nested object under key, or nil. A value of f is valid JSON (parseObject

@@ -84,3 +84,19 @@ func FuzzParseObject(f *testing.F) {
 		sameFields(t, b, got, want)
 	})
 }
+
+// TestParseBodyAgreesWithParseObject: skipping the second validation changes nothing, whatever the
+// body (not JSON, not an object, invalid UTF-8 inside a string, surrounding whitespace).
+func TestParseBodyAgreesWithParseObject(t *testing.T) {
+	bodies := append([]string{" \n{\"a\":{\"b\":1}}\t", "{\"a\":\"\xff\"}", "not json", ""}, parseSeeds...)
+	for _, s := range bodies {
+		in := Input{Source: "acme", Body: []byte(s)}
+		ev := newEvent("acme", in)
+		got, gotOK := parseBody(in, &ev)
+		want, wantOK := parseObject(in.Body)
+		if gotOK != wantOK {
+			t.Fatalf("%q: ok = %v, parseObject says %v", s, gotOK, wantOK)
+		}
+		sameFields(t, in.Body, got, want)
+	}
+}

@@ -40,7 +40,7 @@ func (g generic) Normalize(in Input) envelope.Event {
 	if in.MessageID != "" {
 		ev.ID = envelope.ID(platform, in.MessageID)
 	}
-	body, ok := parseObject(in.Body)
+	body, ok := parseBody(in, &ev)
 	if !ok {
 		return finish(ev, in)
 	}

@@ -60,7 +60,7 @@ func (heygen) Samples() []Sample { return samplesOf("heygen") }
 
 func (h heygen) Normalize(in Input) envelope.Event {
 	ev := newEvent(h.Name(), in)
-	body, ok := parseObject(in.Body)
+	body, ok := parseBody(in, &ev)
 	if !ok {
 		return finish(ev, in)
 	}

@@ -37,7 +37,7 @@ func (synthesia) Samples() []Sample { return samplesOf("synthesia") }
 
 func (s synthesia) Normalize(in Input) envelope.Event {
 	ev := newEvent(s.Name(), in)
-	body, ok := parseObject(in.Body)
+	body, ok := parseBody(in, &ev)
 	if !ok {
 		return finish(ev, in)
 	}

@@ -45,7 +45,7 @@ func (tavus) Samples() []Sample { return samplesOf("tavus") }
 
 func (t tavus) Normalize(in Input) envelope.Event {
 	ev := newEvent(t.Name(), in)
-	body, ok := parseObject(in.Body)
+	body, ok := parseBody(in, &ev)
 	if !ok {
 		return finish(ev, in)
 	}
