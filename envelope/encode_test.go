@@ -84,7 +84,10 @@ func TestEncoderKnowsEveryField(t *testing.T) {
 	for typ, tags := range want {
 		var got []byte
 		for i := range typ.NumField() {
-			if i > 0 {
+			if !typ.Field(i).IsExported() {
+				continue
+			}
+			if len(got) > 0 {
 				got = append(got, ' ')
 			}
 			got = append(got, typ.Field(i).Tag.Get("json")...)
@@ -106,4 +109,28 @@ func FuzzMarshal(f *testing.F) {
 			Data: Data{ResourceID: subject, DurationSeconds: &d, Error: &Error{Message: msg}, Raw: json.RawMessage(`{"k":1}`)}}
 		sameAsReference(t, &e)
 	})
+}
+
+// TestPayloadDataSkipsOnlyItsOwnCheck: Marshal trusts Raw without scanning it only while Raw is
+// the slice PayloadData validated; a Raw replaced afterwards is validated again.
+func TestPayloadDataSkipsOnlyItsOwnCheck(t *testing.T) {
+	e := Event{SpecVersion: SpecVersion, ID: "x:1", Data: PayloadData([]byte(` {"a":1} `))}
+	if !e.Data.rawChecked() {
+		t.Fatal("PayloadData's Raw is not known valid")
+	}
+	sameAsReference(t, &e)
+	copied := e // a copy still shares the validated bytes
+	if !copied.Data.rawChecked() {
+		t.Fatal("a copy lost the knowledge")
+	}
+	e.Data.Raw = json.RawMessage(`{"a":`) // replaced by invalid JSON
+	if e.Data.rawChecked() {
+		t.Fatal("a replaced Raw is still trusted")
+	}
+	if _, err := Marshal(&e); err == nil {
+		t.Fatal("Marshal accepted invalid raw JSON")
+	}
+	if d := PayloadData([]byte("not json")); !d.rawChecked() || string(d.Raw) != `"bm90IGpzb24="` {
+		t.Fatalf("not-JSON body: %s", d.Raw)
+	}
 }

@@ -46,6 +46,10 @@ type Data struct {
 	DurationSeconds *float64        `json:"duration_seconds,omitempty"`
 	Error           *Error          `json:"error,omitempty"`
 	Raw             json.RawMessage `json:"raw"`
+
+	// checked is Raw as PayloadData made it: valid JSON, which Marshal need not scan again while
+	// Raw is still that same slice.
+	checked json.RawMessage
 }
 
 // Error describes why a platform job failed, in the platform's own words.
@@ -70,12 +74,24 @@ func RawPayload(body []byte) json.RawMessage {
 	return b
 }
 
+// PayloadData returns the Data of a request whose body is body: Raw as RawPayload makes it, and the
+// knowledge that it is valid JSON, so that Marshal does not validate the same bytes again.
+func PayloadData(body []byte) Data {
+	raw := RawPayload(body)
+	return Data{Raw: raw, checked: raw}
+}
+
+// rawChecked reports whether Raw is the slice PayloadData validated.
+func (d *Data) rawChecked() bool {
+	return len(d.Raw) > 0 && len(d.checked) == len(d.Raw) && &d.checked[0] == &d.Raw[0]
+}
+
 // Marshal returns the structured-mode JSON of e, the bytes avatarbus publishes. Data.Raw is written
 // byte for byte as received (encoding/json would compact it and escape HTML characters), so a
 // consumer sees the platform's payload unchanged. The rest is what encoding/json writes.
 func Marshal(e *Event) ([]byte, error) {
 	raw := e.Data.Raw
-	if len(raw) == 0 || !json.Valid(raw) {
+	if len(raw) == 0 || !(e.Data.rawChecked() || json.Valid(raw)) {
 		return json.Marshal(e)
 	}
 	b, ok := appendEvent(make([]byte, 0, 512+len(raw)), e, raw)

@@ -17,7 +17,7 @@ func newEvent(platform string, in Input) envelope.Event {
 		DataContentType: envelope.DataContentType,
 		Platform:        platform,
 		ReceivedAt:      in.ReceivedAt.UTC(),
-		Data:            envelope.Data{Raw: envelope.RawPayload(in.Body)},
+		Data:            envelope.PayloadData(in.Body),
 	}
 }
 
