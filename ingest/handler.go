@@ -64,7 +64,12 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	if res.Duplicate {
 		outcome = metrics.OutcomeDuplicate
 	}
-	err = c.JSON(http.StatusOK, res) // the event is stored even if the client went away meanwhile
+	// The event is stored even if the client went away meanwhile.
+	if body, ok := res.appendJSON(make([]byte, 0, 256)); ok {
+		err = c.JSONBlob(http.StatusOK, body)
+	} else {
+		err = c.JSON(http.StatusOK, res)
+	}
 	m.Request(outcome, time.Since(start))
 	return err
 }

@@ -120,7 +120,8 @@ func BenchmarkHandlerJetStream(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	bk, err := broker.Open(ctx, broker.Config{
-		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "bench"},
+		Conn:           broker.ConnConfig{URL: srv.ClientURL(), Name: "bench"},
+		PublishTimeout: 5 * time.Second, // a loaded machine stalls; a 503 would end the benchmark
 		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
 			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
 	}, zerolog.Nop())
