@@ -129,3 +129,50 @@ func waitReplicasCurrent(t *testing.T, js jetstream.JetStream) {
 		return true
 	})
 }
+
+// TestClusterQuorumLoss stops two of three nodes under load: with no majority nothing can be
+// stored, so every request is answered 503 (never 2xx) within the publish timeout; when one node
+// returns, the majority is back and stores resume. Every event answered 2xx is stored once.
+func TestClusterQuorumLoss(t *testing.T) {
+	skipShort(t)
+	const publishTimeout = time.Second
+	c := brokertest.RunCluster(t, 3)
+	st := startStack(t, reliability.StackConfig{NATSURL: c.URLs(), Replicas: 3, PublishTimeout: publishTimeout})
+	js := jetStream(t, c.URLs())
+	waitFor(t, 20*time.Second, "stream leader elected", func() bool { return streamLeader(js, inProcess{c}) >= 0 })
+
+	load := startLoad(&reliability.Load{URL: st.URL, Prefix: "quorum", Workers: 4})
+	phase := bounded(3*time.Second, 20*time.Second)
+	time.Sleep(phase)
+	c.Stop(1)
+	c.Stop(2)
+	lost := time.Now()
+	time.Sleep(phase)
+	back := time.Now()
+	c.Restart(1)
+	waitFor(t, 30*time.Second, "2xx after the majority came back", func() bool { return load.okSince(back) > 0 })
+	resumed := time.Since(back)
+	time.Sleep(phase)
+	c.Restart(2)
+	time.Sleep(phase)
+	results := load.stop()
+
+	tally := checkLoad(t, results, publishTimeout+2*time.Second)
+	during := 0
+	for _, r := range results {
+		if r.Start.After(lost) && r.End.Before(back) {
+			during++
+			if r.OK() {
+				t.Errorf("%s answered %d without a majority", r.EventID, r.Status)
+			}
+		}
+	}
+	if during == 0 {
+		t.Fatal("no request was answered while the majority was lost")
+	}
+	waitReplicasCurrent(t, js)
+	stored, unanswered := checkStoredOnce(t, js, tally)
+	t.Logf("%s; %d answered without a majority, none 2xx; stores resumed %s after a second node returned",
+		tally, during, resumed.Round(time.Millisecond))
+	t.Logf("stream: %d messages, %d events accepted, %d stored although answered 503", stored, len(tally.accepted), unanswered)
+}
