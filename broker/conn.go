@@ -66,9 +66,10 @@ func connOptions(name string, h connHandlers) []nats.Option {
 	}
 }
 
-// dialExternal connects to the NATS server(s) of cfg.
-func dialExternal(cfg ConnConfig, h connHandlers) (*nats.Conn, error) {
-	opts := connOptions(cfg.Name, h)
+// AuthOptions are the nats.go options for cfg's credentials and TLS: what every client of the same
+// server needs, whatever else it sets (serve's publisher, tail, replay, forward).
+func (cfg ConnConfig) AuthOptions() ([]nats.Option, error) {
+	var opts []nats.Option
 	switch {
 	case cfg.Creds != "":
 		opts = append(opts, nats.UserCredentials(cfg.Creds))
@@ -89,7 +90,16 @@ func dialExternal(cfg ConnConfig, h connHandlers) (*nats.Conn, error) {
 	if cfg.TLS.InsecureSkipVerify {
 		opts = append(opts, nats.Secure(&tls.Config{InsecureSkipVerify: true})) //nolint:gosec // explicit operator opt-in
 	}
-	nc, err := nats.Connect(cfg.URL, opts...)
+	return opts, nil
+}
+
+// dialExternal connects to the NATS server(s) of cfg.
+func dialExternal(cfg ConnConfig, h connHandlers) (*nats.Conn, error) {
+	auth, err := cfg.AuthOptions()
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(cfg.URL, append(connOptions(cfg.Name, h), auth...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", RedactURL(cfg.URL), err)
 	}

@@ -7,7 +7,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
 
@@ -47,15 +46,11 @@ The server is found through --config (nats.url, or the embedded server at nats.e
 			return errors.New("no routes in the config: add a routes: section (see the README) or give --config")
 		}
 		stderr := &lockedWriter{w: cmd.ErrOrStderr()}
-		nc, err := dialNATS(cfg, "avatarbus forward", stderr)
+		nc, js, err := dialJetStream(cfg, "avatarbus forward", stderr)
 		if err != nil {
 			return err
 		}
 		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return err
-		}
 		rt, err := buildRouter(js, cfg, routes, nil, log)
 		if err != nil {
 			return err

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/avatarbus/avatarbus/broker"
@@ -71,28 +70,11 @@ func natsClientOptions(cfg *config.Config, name string, stderr io.Writer) ([]nat
 			fmt.Fprintf(stderr, "avatarbus: NATS: %v\n", err)
 		}),
 	}
-	n := cfg.NATS
-	switch {
-	case n.Creds != "":
-		opts = append(opts, nats.UserCredentials(n.Creds))
-	case n.Token != "":
-		opts = append(opts, nats.Token(n.Token))
-	case n.User != "":
-		opts = append(opts, nats.UserInfo(n.User, n.Password))
+	auth, err := connConfig(cfg).AuthOptions()
+	if err != nil {
+		return nil, err
 	}
-	if n.TLS.CA != "" {
-		opts = append(opts, nats.RootCAs(n.TLS.CA))
-	}
-	if n.TLS.Cert != "" || n.TLS.Key != "" {
-		if n.TLS.Cert == "" || n.TLS.Key == "" {
-			return nil, errors.New("nats.tls: cert and key must be set together")
-		}
-		opts = append(opts, nats.ClientCert(n.TLS.Cert, n.TLS.Key))
-	}
-	if n.TLS.InsecureSkipVerify {
-		opts = append(opts, nats.Secure(&tls.Config{InsecureSkipVerify: true})) //nolint:gosec // explicit operator opt-in
-	}
-	return opts, nil
+	return append(opts, auth...), nil
 }
 
 // loadNATSConfig reads the config of a NATS client command: file, environment, --nats-url.
@@ -121,6 +103,20 @@ func dialNATS(cfg *config.Config, name string, stderr io.Writer) (*nats.Conn, er
 		return nil, fmt.Errorf("connect to NATS at %s: %w (%s)", broker.RedactURL(u), err, hint)
 	}
 	return nc, nil
+}
+
+// dialJetStream is dialNATS with the JetStream context of the connection.
+func dialJetStream(cfg *config.Config, name string, stderr io.Writer) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := dialNATS(cfg, name, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
 }
 
 // lockedWriter serializes the writes of the command and of the NATS callbacks.

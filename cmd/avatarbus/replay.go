@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/mattn/go-isatty"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/avatarbus/avatarbus/config"
@@ -147,15 +146,11 @@ interrupted (the summary says where it stopped), 2 on usage and connection error
 		}
 
 		stderr := &lockedWriter{w: cmd.ErrOrStderr()}
-		nc, err := dialNATS(cfg, "avatarbus replay", stderr)
+		nc, js, err := dialJetStream(cfg, "avatarbus replay", stderr)
 		if err != nil {
 			return err
 		}
 		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return err
-		}
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 

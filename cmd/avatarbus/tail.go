@@ -64,15 +64,11 @@ The server is found through --config (nats.url, or the embedded server at nats.e
 			}
 		}
 		stderr := &lockedWriter{w: cmd.ErrOrStderr()}
-		nc, err := dialNATS(cfg, "avatarbus tail", stderr)
+		nc, js, err := dialJetStream(cfg, "avatarbus tail", stderr)
 		if err != nil {
 			return err
 		}
 		defer nc.Close()
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return err
-		}
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		fmt.Fprintf(stderr, "avatarbus: following %s on stream %s at %s (Ctrl-C to stop)\n",

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/avatarbus/avatarbus/broker"
@@ -197,15 +196,11 @@ func readQuarantined(cmd *cobra.Command, cf *configFlags, seq uint64) (*broker.R
 	if err != nil {
 		return nil, err
 	}
-	nc, err := dialNATS(cfg, "avatarbus verify", &lockedWriter{w: cmd.ErrOrStderr()})
+	nc, js, err := dialJetStream(cfg, "avatarbus verify", &lockedWriter{w: cmd.ErrOrStderr()})
 	if err != nil {
 		return nil, err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, err
-	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
 	defer cancel()
 	name := cfg.QuarantineStream()

@@ -117,11 +117,7 @@ func brokerConfig(cfg *config.Config) (broker.Config, error) {
 		emb.SyncInterval = d
 	}
 	return broker.Config{
-		Conn: broker.ConnConfig{
-			URL: cfg.NATS.URL, Creds: cfg.NATS.Creds, User: cfg.NATS.User, Password: cfg.NATS.Password,
-			Token: cfg.NATS.Token, Name: "avatarbus",
-			TLS: broker.TLSConfig{CA: cfg.NATS.TLS.CA, Cert: cfg.NATS.TLS.Cert, Key: cfg.NATS.TLS.Key, InsecureSkipVerify: cfg.NATS.TLS.InsecureSkipVerify},
-		},
+		Conn:     connConfig(cfg),
 		Embedded: emb,
 		Stream: broker.StreamConfig{
 			Name:       cfg.Stream.Name,
@@ -134,6 +130,15 @@ func brokerConfig(cfg *config.Config) (broker.Config, error) {
 		PublishTimeout: cfg.NATS.PublishTimeout.Std(),
 		Quarantine:     quarantineConfig(cfg),
 	}, nil
+}
+
+// connConfig is how to reach nats.url, as the connection "avatarbus".
+func connConfig(cfg *config.Config) broker.ConnConfig {
+	n := cfg.NATS
+	return broker.ConnConfig{
+		URL: n.URL, Creds: n.Creds, User: n.User, Password: n.Password, Token: n.Token, Name: "avatarbus",
+		TLS: broker.TLSConfig{CA: n.TLS.CA, Cert: n.TLS.Cert, Key: n.TLS.Key, InsecureSkipVerify: n.TLS.InsecureSkipVerify},
+	}
 }
 
 // quarantineConfig is the broker's quarantine stream, or nil when quarantine.enabled is off.
