@@ -44,6 +44,7 @@ type options struct {
 	url             string
 	source, secret  string
 	syncInterval    time.Duration
+	window          time.Duration
 }
 
 func run() error {
@@ -56,6 +57,7 @@ func run() error {
 	flag.StringVar(&o.source, "source", "", "with -url: a Standard Webhooks source of that avatarbus")
 	flag.StringVar(&o.secret, "secret", "", "with -url: the source's whsec_ secret (or AVATARBUS_SOAK_SECRET)")
 	flag.DurationVar(&o.syncInterval, "sync-interval", time.Second, "in-process: the embedded server's fsync interval")
+	flag.DurationVar(&o.window, "duplicate-window", time.Hour, "in-process: the stream's dedup window (its ids are held in memory)")
 	flag.Parse()
 	if o.duration <= 0 || o.every <= 0 || o.workers <= 0 {
 		return errors.New("-duration, -every and -workers must be positive")
@@ -72,7 +74,7 @@ func run() error {
 		}
 		defer os.RemoveAll(dir)
 		log := zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).Level(zerolog.WarnLevel).With().Timestamp().Logger()
-		st, err = reliability.Start(ctx, reliability.StackConfig{StoreDir: dir, SyncInterval: o.syncInterval, Log: log})
+		st, err = reliability.Start(ctx, reliability.StackConfig{StoreDir: dir, SyncInterval: o.syncInterval, DuplicateWindow: o.window, Log: log})
 		if err != nil {
 			return err
 		}
@@ -82,7 +84,7 @@ func run() error {
 			_ = st.Close(cctx)
 		}()
 		load.URL = st.URL
-		fmt.Printf("avatarbus in-process at %s, embedded JetStream in %s (sync_interval %s)\n", st.URL, dir, o.syncInterval)
+		fmt.Printf("avatarbus in-process at %s, embedded JetStream in %s (sync_interval %s, duplicate_window %s)\n", st.URL, dir, o.syncInterval, o.window)
 	} else {
 		if err := loopbackOnly(o.url); err != nil {
 			return err
