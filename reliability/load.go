@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"sync"
@@ -116,7 +117,8 @@ func (l *Load) webhookID(worker, seq int) string {
 
 // send posts one signed event with webhook-id id.
 func (l *Load) send(client *http.Client, id string, attempt int) Result {
-	body := fmt.Appendf(nil, `{"type":"video.done","timestamp":%q,"data":{"id":%q}}`, time.Now().UTC().Format(time.RFC3339), id)
+	// The same bytes on every retry, re-signed with a fresh timestamp, as a platform sends them.
+	body := fmt.Appendf(nil, `{"type":"video.done","data":{"id":%q}}`, id)
 	source, secret := cmp.Or(l.Source, LoadSource), cmp.Or(l.Secret, LoadSecret)
 	r := Result{EventID: source + ":" + id, Attempt: attempt, Start: time.Now()}
 	req, err := signedWith(l.URL, source, verify.Config{Scheme: "standardwebhooks"}, secret, id, time.Now(), body)
@@ -177,7 +179,7 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 		return 0
 	}
 	slices.Sort(ds)
-	rank := int(p/100*float64(len(ds))+0.999999) - 1
+	rank := int(math.Ceil(p/100*float64(len(ds)))) - 1
 	return ds[min(max(rank, 0), len(ds)-1)]
 }
 
