@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -46,15 +45,7 @@ func serveSources(t *testing.T, sources []ingest.Source) (string, *ingest.Server
 	}
 	go func() { _ = ing.Serve(ln) }()
 	t.Cleanup(func() { _ = ing.Shutdown(context.Background()) })
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := brokertest.Connect(t, srv.ClientURL())
 	return "http://" + ln.Addr().String(), ing, js
 }
 

@@ -98,15 +98,7 @@ func startStack(t *testing.T, srv *server.Server, publishTimeout time.Duration) 
 	go func() { _ = ing.Serve(ln) }()
 	t.Cleanup(func() { _ = ing.Shutdown(context.Background()) })
 
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := brokertest.Connect(t, srv.ClientURL())
 	return &stack{url: "http://" + ln.Addr().String(), srv: srv, broker: b, js: js}
 }
 

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -91,15 +90,7 @@ func startMetricStack(t *testing.T, srv *server.Server) *metricStack {
 	go func() { _ = ing.Serve(ln) }()
 	t.Cleanup(func() { _ = ing.Shutdown(context.Background()) })
 
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := brokertest.Connect(t, srv.ClientURL())
 	return &metricStack{url: "http://" + ln.Addr().String(), srv: srv, broker: b, js: js, reg: reg, logs: logs}
 }
 

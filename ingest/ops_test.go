@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -83,15 +82,7 @@ func startOpsStack(t *testing.T, o opsOptions) *opsStack {
 	go func() { _ = ing.Serve(ln) }()
 	t.Cleanup(func() { _ = ing.Shutdown(context.Background()) })
 
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := brokertest.Connect(t, srv.ClientURL())
 	return &opsStack{url: "http://" + ln.Addr().String(), js: js, reg: reg, logs: logs}
 }
 

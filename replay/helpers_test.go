@@ -31,15 +31,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	srv := brokertest.RunJetStream(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := brokertest.Connect(t, srv.ClientURL())
 	ctx := testCtx(t)
 	stream, err := broker.EnsureStream(ctx, js, broker.StreamConfig{
 		Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1, MaxAge: time.Hour, Duplicates: time.Minute,

@@ -37,18 +37,10 @@ type bus struct {
 func newBus(t *testing.T) *bus {
 	t.Helper()
 	srv := brokertest.RunJetStream(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := brokertest.Connect(t, srv.ClientURL())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err = broker.EnsureStream(ctx, js, broker.StreamConfig{
+	_, err := broker.EnsureStream(ctx, js, broker.StreamConfig{
 		Name: stream, Subjects: subjects.StreamSubjects("avatar"), Replicas: 1, Duplicates: 10 * time.Minute,
 	})
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Options returns server options for a JetStream server on a free loopback port storing in dir.
@@ -208,4 +210,20 @@ func (c *Cluster) WaitMetaLeader(timeout time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	c.t.Fatalf("brokertest: no JetStream meta leader within %s", timeout)
+}
+
+// Connect connects a client to url, as a service reading the stream would, and closes it when the
+// test ends.
+func Connect(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", url, err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
 }

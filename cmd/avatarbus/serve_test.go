@@ -19,10 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/avatarbus/avatarbus/broker/brokertest"
 	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/verify"
 )
@@ -248,15 +248,7 @@ func TestServeEmbeddedKeepsAckedEventsAcrossRestart(t *testing.T) {
 	}
 
 	// An independent client on the embedded server's client port sees exactly what was acked.
-	nc, err := nats.Connect("nats://" + natsListen)
-	if err != nil {
-		t.Fatalf("connect to the embedded server at %s: %v", natsListen, err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := brokertest.Connect(t, "nats://"+natsListen)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	stream, err := js.Stream(ctx, "AVATAR")

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/avatarbus/avatarbus/broker/brokertest"
 	"github.com/avatarbus/avatarbus/envelope"
 )
 
@@ -103,15 +104,7 @@ func (b *background) waitLines(t *testing.T, n int) []string {
 // avatarStream connects to a NATS server as a test client and returns the AVATAR stream.
 func avatarStream(t *testing.T, natsAddr string) (*nats.Conn, jetstream.Stream) {
 	t.Helper()
-	nc, err := nats.Connect("nats://" + natsAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := brokertest.Connect(t, "nats://"+natsAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, "AVATAR")

@@ -97,15 +97,7 @@ func startAvatarbus(t *testing.T) *avatarbus {
 	go func() { _ = ing.Serve(ln) }()
 	t.Cleanup(func() { _ = ing.Shutdown(context.Background()) })
 
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := brokertest.Connect(t, srv.ClientURL())
 	return &avatarbus{t: t, url: "http://" + ln.Addr().String(), natsURL: srv.ClientURL(), js: js}
 }
 
