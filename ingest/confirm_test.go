@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,15 +37,9 @@ func serveSources(t *testing.T, sources []ingest.Source) (string, *ingest.Server
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	ing := ingest.New(ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: zerolog.Nop()})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = ing.Serve(ln) }()
-	t.Cleanup(func() { _ = ing.Shutdown(context.Background()) })
+	base, ing := serveIngest(t, ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: zerolog.Nop()})
 	_, js := brokertest.Connect(t, srv.ClientURL())
-	return "http://" + ln.Addr().String(), ing, js
+	return base, ing, js
 }
 
 // fakeDID is D-ID's GET /talks/{id}: it knows one talk, and can be made to fail or hang.

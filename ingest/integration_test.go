@@ -90,16 +90,24 @@ func startStack(t *testing.T, srv *server.Server, publishTimeout time.Duration) 
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	ing := ingest.New(ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: zerolog.Nop()})
+	base, _ := serveIngest(t, ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: zerolog.Nop()})
+
+	_, js := brokertest.Connect(t, srv.ClientURL())
+	return &stack{url: base, srv: srv, broker: b, js: js}
+}
+
+// serveIngest serves an ingest server made of cfg on a loopback port until the test ends, and
+// returns its base URL.
+func serveIngest(t *testing.T, cfg ingest.Config) (base string, ing *ingest.Server) {
+	t.Helper()
+	ing = ingest.New(cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() { _ = ing.Serve(ln) }()
 	t.Cleanup(func() { _ = ing.Shutdown(context.Background()) })
-
-	_, js := brokertest.Connect(t, srv.ClientURL())
-	return &stack{url: "http://" + ln.Addr().String(), srv: srv, broker: b, js: js}
+	return "http://" + ln.Addr().String(), ing
 }
 
 // signedSW builds a Standard Webhooks request for source acme.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -82,16 +81,10 @@ func startMetricStack(t *testing.T, srv *server.Server) *metricStack {
 	if err := m.WatchNATS(b.Conn.IsConnected); err != nil {
 		t.Fatal(err)
 	}
-	ing := ingest.New(ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: log, Metrics: m})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = ing.Serve(ln) }()
-	t.Cleanup(func() { _ = ing.Shutdown(context.Background()) })
+	base, _ := serveIngest(t, ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: log, Metrics: m})
 
 	_, js := brokertest.Connect(t, srv.ClientURL())
-	return &metricStack{url: "http://" + ln.Addr().String(), srv: srv, broker: b, js: js, reg: reg, logs: logs}
+	return &metricStack{url: base, srv: srv, broker: b, js: js, reg: reg, logs: logs}
 }
 
 // value is the value of the series name{labels} in g: a counter's or gauge's value, a histogram's

@@ -74,16 +74,10 @@ func startOpsStack(t *testing.T, o opsOptions) *opsStack {
 	if q := b.Quarantine(); q != nil {
 		cfg.Quarantine = q
 	}
-	ing := ingest.New(cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = ing.Serve(ln) }()
-	t.Cleanup(func() { _ = ing.Shutdown(context.Background()) })
+	base, _ := serveIngest(t, cfg)
 
 	_, js := brokertest.Connect(t, srv.ClientURL())
-	return &opsStack{url: "http://" + ln.Addr().String(), js: js, reg: reg, logs: logs}
+	return &opsStack{url: base, js: js, reg: reg, logs: logs}
 }
 
 // quarantined returns the messages of the quarantine stream, decoded.
