@@ -58,7 +58,7 @@ func main() {
 	flag.StringVar(&conns, "conns", "1,16,64,256", "connection counts")
 	flag.IntVar(&o.size, "size", 1024, "webhook body size in bytes")
 	flag.IntVar(&o.maxRate, "max-rate", 40000, "highest expected req/s: sizes the set of pre-signed requests")
-	flag.StringVar(&targets, "targets", "baseline,avatarbus,ceiling", "HTTP targets, in the order each cell runs them")
+	flag.StringVar(&targets, "targets", "baseline,avatarbus,ceiling", "HTTP targets, in the order each cell runs them; add embedded for avatarbus on its own in-process nats-server")
 	flag.BoolVar(&o.broker, "broker", true, "measure the broker alone with nats bench js pub sync/async")
 	flag.IntVar(&o.brokerMsgs, "broker-msgs", 200000, "messages per nats bench run")
 	flag.BoolVar(&o.e2e, "e2e", true, "measure POST → durable consumer latency at a fixed rate")

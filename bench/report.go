@@ -105,6 +105,8 @@ func label(target string) string {
 		return "(b) avatarbus"
 	case "ceiling":
 		return "(c) HTTP ceiling"
+	case "embedded":
+		return "avatarbus, embedded nats-server"
 	}
 	return target
 }

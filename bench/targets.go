@@ -58,22 +58,30 @@ func startTarget(ctx context.Context, name, dir string, bins map[string]string, 
 	case "ceiling":
 		t.proc, err = startChild(dir, name, bins[name], "-listen", addr, "-stats", side)
 		t.mallocs = func() (uint64, error) { return mallocsExpvar("http://" + side + "/debug/vars") }
-	case "avatarbus":
-		cfg := filepath.Join(dir, "avatarbus.yaml")
-		if err := os.WriteFile(cfg, []byte(avatarbusConfig(addr, side, natsURL)), 0o600); err != nil {
+	case "avatarbus", "embedded":
+		// "embedded" is avatarbus on its own in-process nats-server (the default single-machine
+		// deployment): not part of the one-server comparison, its CPU includes its server's.
+		nats := fmt.Sprintf("url: %q", natsURL)
+		if name == "embedded" {
+			nats = fmt.Sprintf("embedded: {listen: \"127.0.0.1:0\", store_dir: %q}", filepath.Join(dir, "embedded-jetstream"))
+		} else {
+			t.stream = avatarbusStream
+		}
+		cfg := filepath.Join(dir, name+".yaml")
+		if err := os.WriteFile(cfg, []byte(avatarbusConfig(addr, side, nats)), 0o600); err != nil {
 			return nil, err
 		}
-		t.stream, t.admin = avatarbusStream, side
-		t.proc, err = startChild(dir, name, bins[name], "serve", "--config", cfg)
+		t.admin = side
+		t.proc, err = startChild(dir, name, bins["avatarbus"], "serve", "--config", cfg)
 		t.mallocs = func() (uint64, error) { return mallocsPrometheus("http://" + side + "/metrics") }
 	default:
-		return nil, fmt.Errorf("%w %q (known: baseline, avatarbus, ceiling)", errNoTarget, name)
+		return nil, fmt.Errorf("%w %q (known: baseline, avatarbus, ceiling, embedded)", errNoTarget, name)
 	}
 	if err != nil {
 		return nil, err
 	}
 	err = waitTCP(wctx, addr)
-	if err == nil && name == "avatarbus" {
+	if err == nil && t.admin != "" {
 		// avatarbus listens before its stream is ready: wait for /readyz on the admin listener.
 		err = waitHTTP(wctx, "http://"+side+"/readyz")
 	}
@@ -84,13 +92,13 @@ func startTarget(ctx context.Context, name, dir string, bins map[string]string, 
 	return t, nil
 }
 
-// avatarbusConfig is the bench's avatarbus configuration: the shared nats-server, a stream of its
-// own, one Standard Webhooks source, and warnings-only logs (as in production, no line per request).
-func avatarbusConfig(listen, admin, natsURL string) string {
+// avatarbusConfig is the bench's avatarbus configuration: the NATS it uses (nats is the YAML of
+// the nats key: the shared server, or an embedded one), a stream of its own, one Standard Webhooks
+// source, and warnings-only logs (as in production, no line per request).
+func avatarbusConfig(listen, admin, nats string) string {
 	return fmt.Sprintf(`listen: %q
 admin_listen: %q
-nats:
-  url: %q
+nats: { %s }
 stream:
   name: %s
   subject_prefix: %s
@@ -104,7 +112,7 @@ sources:
     events:
       video.done: avatar.video.completed
 log: { level: warn, format: json }
-`, listen, admin, natsURL, avatarbusStream, avatarbusPrefix, benchSource, benchSecret)
+`, listen, admin, nats, avatarbusStream, avatarbusPrefix, benchSource, benchSecret)
 }
 
 // purge empties the target's stream between cells, so every cell starts from the same store size.
