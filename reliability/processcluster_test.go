@@ -77,6 +77,7 @@ func (c *processCluster) start(i int) {
 	cmd := exec.Command(c.bin, "-a", "127.0.0.1", "-p", strconv.Itoa(c.ports[i]), "-js", "-sd", c.dirs[i],
 		"--server_name", c.Name(i), "--cluster_name", "reliability",
 		"--cluster", routes[i], "--routes", strings.Join(routes, ","))
+	cmd.SysProcAttr = childAttrs()
 	if err := cmd.Start(); err != nil {
 		c.t.Fatalf("start %s: %v", c.Name(i), err)
 	}
