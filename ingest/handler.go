@@ -30,11 +30,10 @@ type accepted struct {
 }
 
 // handleOptions answers the URL probes some platforms send when an endpoint is registered (HeyGen
-// gives it one second).
+// gives it one second). It answers for any source name: registration returns the secret the source
+// needs, so the probe comes before the source can be configured. It reveals nothing, since a POST
+// to an unknown source is still 404.
 func (s *Server) handleOptions(c echo.Context) error {
-	if _, ok := s.sources[c.Param("source")]; !ok {
-		return ErrUnknownSource
-	}
 	c.Response().Header().Set("Allow", "POST, OPTIONS")
 	return c.NoContent(http.StatusNoContent)
 }

@@ -220,6 +220,13 @@ func TestVerifyCommand(t *testing.T) {
 			want: []string{"valid: scheme standardwebhooks"},
 		},
 		{
+			name: "source from a config file, --secret replaces its secrets",
+			args: append(append([]string{"verify", "--config", configFile, "--source", "acme", "--secret", "whsec_QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"}, vecHeaders...),
+				"--body-file", bodyFile, "--at", vecTimestamp),
+			code: 1,
+			want: []string{"invalid: signature_mismatch"},
+		},
+		{
 			name: "heygen hmac",
 			args: []string{"verify", "--platform", "heygen", "--secret", "S",
 				"--header", "Signature: " + hmacHex("S", heygenBody), "--body-file", heygenBodyFile},

@@ -45,8 +45,13 @@ func newSourceFlags(cmd *cobra.Command, cf *configFlags, withSecrets bool) *sour
 	return f
 }
 
-// resolve returns the config source the flags describe.
+// resolve returns the config source the flags describe. --secret replaces the secrets of a
+// --source from the config: checking a capture against a new secret before it is deployed.
 func (f *sourceFlags) resolve(cmd *cobra.Command) (config.Source, platform.Preset, error) {
+	secrets, err := f.flagSecrets()
+	if err != nil {
+		return config.Source{}, nil, err
+	}
 	if f.source != "" {
 		cfg, _, err := f.cfg.load(cmd)
 		if err != nil {
@@ -57,6 +62,9 @@ func (f *sourceFlags) resolve(cmd *cobra.Command) (config.Source, platform.Prese
 				p, ok := platform.Default().Lookup(s.Platform)
 				if !ok {
 					return s, nil, fmt.Errorf("source %q: unknown platform %q", s.Name, s.Platform)
+				}
+				if len(secrets) > 0 {
+					s.Secrets = secrets
 				}
 				return s, p, nil
 			}
@@ -70,18 +78,23 @@ func (f *sourceFlags) resolve(cmd *cobra.Command) (config.Source, platform.Prese
 	if !ok {
 		return config.Source{}, nil, fmt.Errorf("unknown platform %q (known: %s)", f.platform, strings.Join(platform.Default().Names(), ", "))
 	}
-	src := config.Source{Name: f.platform, Platform: f.platform, Verify: config.Verify{Scheme: f.scheme}}
+	return config.Source{Name: f.platform, Platform: f.platform, Verify: config.Verify{Scheme: f.scheme}, Secrets: secrets}, p, nil
+}
+
+// flagSecrets reads the --secret values, following @FILE references.
+func (f *sourceFlags) flagSecrets() ([]string, error) {
+	var secrets []string
 	for _, s := range f.secrets {
 		if path, ok := strings.CutPrefix(s, "@"); ok {
 			b, err := os.ReadFile(path)
 			if err != nil {
-				return src, nil, fmt.Errorf("--secret @%s: %w", path, err)
+				return nil, fmt.Errorf("--secret @%s: %w", path, err)
 			}
 			s = strings.TrimRight(string(b), " \t\r\n")
 		}
-		src.Secrets = append(src.Secrets, s)
+		secrets = append(secrets, s)
 	}
-	return src, p, nil
+	return secrets, nil
 }
 
 func newVerifyCommand() *cobra.Command {
