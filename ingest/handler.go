@@ -163,7 +163,7 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 	if req.ContentLength > limit {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrBodyTooLarge, req.ContentLength, limit)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response().Writer, req.Body, limit))
+	body, err := readAll(http.MaxBytesReader(c.Response().Writer, req.Body, limit), req.ContentLength)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -172,4 +172,23 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 		return body, fmt.Errorf("%w: %w", ErrBodyRead, err)
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll starting with room for size bytes (the Content-Length, when sent) and one
+// more to see the end, so a body is read into one allocation instead of a growing series.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	b := make([]byte, 0, min(max(size, 511), 1<<20)+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow as append does
+		}
+	}
 }
