@@ -175,9 +175,10 @@ func readBody(c echo.Context, limit int64) ([]byte, error) {
 }
 
 // readAll is io.ReadAll starting with room for size bytes (the Content-Length, when sent) and one
-// more to see the end, so a body is read into one allocation instead of a growing series.
+// more to see the end, so a body is read into one allocation instead of a growing series. The
+// room is at most 64 KiB: a Content-Length alone, before any byte came, does not reserve more.
 func readAll(r io.Reader, size int64) ([]byte, error) {
-	b := make([]byte, 0, min(max(size, 511), 1<<20)+1)
+	b := make([]byte, 0, min(max(size, 511), 64<<10)+1)
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
