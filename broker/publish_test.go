@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/avatarbus/avatarbus/broker"
@@ -84,20 +85,10 @@ func TestPublishWithoutAckFailsAtTheTimeout(t *testing.T) {
 	srv := brokertest.RunJetStream(t)
 	const timeout = 300 * time.Millisecond
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(), PublishTimeout: timeout})
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	if _, err := nc.Subscribe("void.>", func(*nats.Msg) {}); err != nil { // a listener that never answers
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	voidListener(t, srv)
 	p := b.Publisher()
 	start := time.Now()
-	_, err = p.Publish(context.Background(), "void.x", event("lost"))
+	_, err := p.Publish(context.Background(), "void.x", event("lost"))
 	took := time.Since(start)
 	if !errors.Is(err, broker.ErrUnavailable) {
 		t.Fatalf("want ErrUnavailable, got %v", err)
@@ -114,17 +105,7 @@ func TestPublishWithoutAckFailsAtTheTimeout(t *testing.T) {
 func TestPublishHonoursTheCallerDeadline(t *testing.T) {
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(), PublishTimeout: 5 * time.Second})
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	if _, err := nc.Subscribe("void.>", func(*nats.Msg) {}); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	voidListener(t, srv)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -170,17 +151,7 @@ func TestPublishSetsTheHeaders(t *testing.T) {
 func TestInFlightPublishFailsFastOnDisconnect(t *testing.T) {
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(), PublishTimeout: 5 * time.Second})
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	if _, err := nc.Subscribe("void.>", func(*nats.Msg) {}); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	voidListener(t, srv)
 	done := make(chan error, 1)
 	go func() {
 		_, err := b.Publisher().Publish(context.Background(), "void.x", event("pending"))
@@ -199,5 +170,22 @@ func TestInFlightPublishFailsFastOnDisconnect(t *testing.T) {
 		}
 	case <-time.After(4 * time.Second):
 		t.Fatal("the in-flight publish still waits 4s after the disconnect")
+	}
+}
+
+// voidListener subscribes to void.> and never answers: a publish there finds a responder (so no
+// "no responders" error) but no stream, and gets no ack.
+func voidListener(t *testing.T, srv *server.Server) {
+	t.Helper()
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if _, err := nc.Subscribe("void.>", func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
 	}
 }
