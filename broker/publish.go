@@ -40,10 +40,10 @@ type Ack struct {
 // come back in few reads, which costs less per event than a synchronous request per event (see
 // BENCHMARKS.md). The contract is the synchronous one: Publish returns after the ack of its own event.
 type Publisher struct {
-	nc      *nats.Conn
-	js      jetstream.JetStream // asynchronous publishing with a bounded window
-	stream  []string            // the Nats-Expected-Stream header value, shared by every message
-	timeout time.Duration
+	nc     *nats.Conn
+	js     jetstream.JetStream  // asynchronous publishing with a bounded window
+	stream []string             // the Nats-Expected-Stream header value, shared by every message
+	stall  jetstream.PublishOpt // how long a publish waits for a free slot when the window is full
 }
 
 // contentType is the Content-Type header value of every message, shared (never modified).
@@ -56,15 +56,18 @@ func NewPublisher(nc *nats.Conn, js jetstream.JetStream, stream string, timeout 
 	if timeout <= 0 {
 		timeout = DefaultPublishTimeout
 	}
-	// Its own JetStream context, so that its window and the ack timeout apply to events only. The
-	// ack timeout frees the slot of a publish whose ack never comes. It is a second longer than the
-	// caller's wait, so the caller always ends its own wait (on its deadline) first.
+	// Its own JetStream context, so that its window and ack timeout apply to events only. The ack
+	// timeout is the publish timeout: it fails the wait of a publish whose ack does not come in
+	// time and frees its slot, with one timer per event (a context.WithTimeout per publish cost
+	// another, visible in the profile: BENCHMARKS.md).
 	if ajs, err := jetstream.New(nc,
 		jetstream.WithPublishAsyncMaxPending(DefaultMaxInFlight),
-		jetstream.WithPublishAsyncTimeout(timeout+time.Second)); err == nil {
+		jetstream.WithPublishAsyncTimeout(timeout)); err == nil {
 		js = ajs
 	}
-	return &Publisher{nc: nc, js: js, stream: []string{stream}, timeout: timeout}
+	// A full window means JetStream has stopped answering: wait a little for a slot, not a whole
+	// timeout, so that a publish never takes much longer than timeout in all.
+	return &Publisher{nc: nc, js: js, stream: []string{stream}, stall: jetstream.WithStallWait(timeout / 4)}
 }
 
 // Publish stores ev on subject with Nats-Msg-Id = ev.ID and waits for JetStream's ack, at most
@@ -80,16 +83,12 @@ func (p *Publisher) Publish(ctx context.Context, subject string, ev *envelope.Ev
 		// Fail now rather than wait for the deadline: while reconnecting nothing can be stored.
 		return Ack{}, fmt.Errorf("%w: %s", ErrUnavailable, p.nc.Status())
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	deadline, _ := ctx.Deadline()
 	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{
 		"Content-Type":                 contentType,
 		jetstream.MsgIDHeader:          {ev.ID},
 		jetstream.ExpectedStreamHeader: p.stream,
 	}}
-	// A full window waits for a free slot no longer than the deadline.
-	f, err := p.js.PublishMsgAsync(msg, jetstream.WithStallWait(max(time.Until(deadline), time.Millisecond)))
+	f, err := p.js.PublishMsgAsync(msg, p.stall)
 	if err != nil {
 		return Ack{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -98,7 +97,7 @@ func (p *Publisher) Publish(ctx context.Context, subject string, ev *envelope.Ev
 		return Ack{Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 	case err := <-f.Err():
 		return Ack{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	case <-ctx.Done():
+	case <-ctx.Done(): // the caller's deadline; the publisher's own ends through f.Err
 		return Ack{}, fmt.Errorf("%w: no ack: %w", ErrUnavailable, ctx.Err())
 	}
 }
