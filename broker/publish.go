@@ -22,7 +22,7 @@ const DefaultPublishTimeout = 1500 * time.Millisecond
 
 // DefaultMaxInFlight bounds the publishes a Publisher has sent and not yet seen acknowledged. It is
 // far above what the HTTP tier keeps in flight (one per open request), so it only bites when
-// JetStream stops answering; then a publish waits for a free slot until its deadline and fails.
+// JetStream stops answering; then a publish waits a quarter of its timeout for a free slot and fails.
 const DefaultMaxInFlight = 4096
 
 // Ack is JetStream's acknowledgement of a stored event.
