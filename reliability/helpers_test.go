@@ -191,19 +191,7 @@ func checkLoad(t *testing.T, results []reliability.Result, limit time.Duration) 
 // the platform's retry is deduplicated).
 func checkStoredOnce(t *testing.T, js jetstream.JetStream, c tally) (stored, unanswered int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	// Right after a node rejoined, API requests routed through it may find no responder for a
-	// moment: retry the read, never the checks.
-	var ids map[string]int
-	var err error
-	for ids, err = reliability.StreamIDs(ctx, js, reliability.StreamName); err != nil && ctx.Err() == nil; {
-		time.Sleep(500 * time.Millisecond)
-		ids, err = reliability.StreamIDs(ctx, js, reliability.StreamName)
-	}
-	if err != nil {
-		t.Fatalf("read stream: %v", err)
-	}
+	ids := storedIDs(t, js)
 	missing := 0
 	for id := range c.accepted {
 		if ids[id] == 0 {
@@ -233,7 +221,7 @@ func checkStoredOnce(t *testing.T, js jetstream.JetStream, c tally) (stored, una
 // storedIDs reads the stream and returns how many messages carry each Nats-Msg-Id.
 func storedIDs(t *testing.T, js jetstream.JetStream) map[string]int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // -long stores ~350k events
 	defer cancel()
 	ids, err := reliability.StreamIDs(ctx, js, reliability.StreamName)
 	if err != nil {

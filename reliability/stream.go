@@ -11,12 +11,21 @@ import (
 	"github.com/avatarbus/avatarbus/envelope"
 )
 
-// ErrIDMismatch: a stored message's Nats-Msg-Id is not its envelope's id.
-var ErrIDMismatch = errors.New("envelope id differs from its Nats-Msg-Id")
+// Errors of StreamIDs about what the stream holds (not about reading it).
+var (
+	// ErrIDMismatch: a stored message's Nats-Msg-Id is not its envelope's id.
+	ErrIDMismatch = errors.New("envelope id differs from its Nats-Msg-Id")
+	// ErrNotEnvelope: a stored message is not an envelope.
+	ErrNotEnvelope = errors.New("stored message is not an envelope")
+)
+
+// fetchAttempts bounds how often StreamIDs re-creates its consumer in a row after a failed fetch.
+const fetchAttempts = 10
 
 // StreamIDs reads every message of stream through an ordered consumer and returns how many
 // messages carry each Nats-Msg-Id. It checks on the way that each header equals the envelope id in
-// the body (ErrIDMismatch otherwise).
+// the body (ErrIDMismatch otherwise) and that each body is an envelope (ErrNotEnvelope). A failed fetch (a cluster node that has just rejoined may
+// route a request nowhere for a moment) resumes after the last message read, with a new consumer.
 func StreamIDs(ctx context.Context, js jetstream.JetStream, stream string) (map[string]int, error) {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
@@ -27,38 +36,66 @@ func StreamIDs(ctx context.Context, js jetstream.JetStream, stream string) (map[
 		return nil, fmt.Errorf("stream %s info: %w", stream, err)
 	}
 	ids := make(map[string]int, info.State.Msgs)
-	if info.State.Msgs == 0 {
-		return ids, nil
-	}
-	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return nil, fmt.Errorf("ordered consumer: %w", err)
-	}
-	for read := uint64(0); read < info.State.Msgs; {
-		batch, err := cons.Fetch(int(min(1000, info.State.Msgs-read)), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return nil, fmt.Errorf("fetch after %d of %d messages: %w", read, info.State.Msgs, err)
+	var read, lastSeq uint64
+	for failures := 0; read < info.State.Msgs; {
+		n, last, err := readFrom(ctx, s, lastSeq+1, info.State.Msgs-read, ids)
+		read, lastSeq = read+n, max(lastSeq, last)
+		if errors.Is(err, ErrIDMismatch) || errors.Is(err, ErrNotEnvelope) {
+			return nil, err
 		}
-		n := 0
+		if err == nil && n > 0 {
+			failures = 0
+			continue
+		}
+		if failures++; failures >= fetchAttempts || ctx.Err() != nil {
+			return nil, fmt.Errorf("stream %s: read %d of %d messages: %w", stream, read, info.State.Msgs, errors.Join(err, ctx.Err()))
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return ids, nil
+}
+
+// readFrom reads up to want messages from stream sequence start on with a new ordered consumer,
+// counting their ids into ids. It returns how many it read and the last stream sequence, also when
+// it stops on an error.
+func readFrom(ctx context.Context, s jetstream.Stream, start, want uint64, ids map[string]int) (n, last uint64, err error) {
+	cons, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start,
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("ordered consumer: %w", err)
+	}
+	for n < want {
+		batch, err := cons.Fetch(int(min(1000, want-n)), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return n, last, fmt.Errorf("fetch: %w", err)
+		}
+		got := uint64(0)
 		for msg := range batch.Messages() {
-			n++
+			got++
 			id := msg.Headers().Get(jetstream.MsgIDHeader)
 			ev, err := envelope.Unmarshal(msg.Data())
 			if err != nil {
-				return nil, fmt.Errorf("message %q: %w", id, err)
+				return n + got, last, fmt.Errorf("%w: %q: %w", ErrNotEnvelope, id, err)
 			}
 			if ev.ID != id {
-				return nil, fmt.Errorf("%w: %q, envelope %q", ErrIDMismatch, id, ev.ID)
+				return n + got, last, fmt.Errorf("%w: %q, envelope %q", ErrIDMismatch, id, ev.ID)
 			}
 			ids[id]++
+			if meta, err := msg.Metadata(); err == nil {
+				last = meta.Sequence.Stream
+			}
 		}
+		n += got
 		if err := batch.Error(); err != nil {
-			return nil, fmt.Errorf("fetch after %d of %d messages: %w", read, info.State.Msgs, err)
+			return n, last, fmt.Errorf("fetch: %w", err)
 		}
-		if n == 0 {
-			return nil, fmt.Errorf("stream %s: no message after %d of %d", stream, read, info.State.Msgs)
+		if got == 0 {
+			return n, last, errors.New("fetch returned no message")
 		}
-		read += uint64(n)
 	}
-	return ids, nil
+	return n, last, nil
 }
