@@ -31,7 +31,7 @@ var (
 // brokerAlone measures JetStream alone with natscli's bench: synchronous publishers (one message
 // in flight per connection) and an asynchronous publisher, 1 KiB messages, each run on a stream of
 // its own on the same nats-server the HTTP targets used.
-func brokerAlone(ctx context.Context, _ map[string]string, natsURL string, ns *child, o options) ([]brokerRun, error) {
+func brokerAlone(ctx context.Context, natsURL string, ns *child, o options) ([]brokerRun, error) {
 	cli, err := natsCLI()
 	if err != nil {
 		return nil, err

@@ -182,7 +182,7 @@ func run(o options) error {
 	}
 
 	if o.broker {
-		if rep.broker, err = brokerAlone(ctx, bins, natsURL, ns, o); err != nil {
+		if rep.broker, err = brokerAlone(ctx, natsURL, ns, o); err != nil {
 			return fmt.Errorf("broker alone: %w", err)
 		}
 	}
