@@ -75,9 +75,19 @@ func newClient() *http.Client {
 
 // post sends r to url and reports the status (0 with an error when there was no answer).
 func post(c *http.Client, url string, r *signedRequest) (int, error) {
+	_, status, err := send(c, url, r, false)
+	return status, err
+}
+
+// postRead is post that also returns the answer's body.
+func postRead(c *http.Client, url string, r *signedRequest) ([]byte, int, error) {
+	return send(c, url, r, true)
+}
+
+func send(c *http.Client, url string, r *signedRequest, keep bool) ([]byte, int, error) {
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(r.body)) //nolint:noctx // bounded by the client timeout
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	req.Header = http.Header{
 		"Content-Type":      {"application/json"},
@@ -87,11 +97,15 @@ func post(c *http.Client, url string, r *signedRequest) (int, error) {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
+	}
+	defer resp.Body.Close()
+	if keep {
+		body, err := io.ReadAll(resp.Body)
+		return body, resp.StatusCode, err
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return nil, resp.StatusCode, nil
 }
 
 // loadResult is what one closed-loop run measured, over its measurement window only.
@@ -102,6 +116,8 @@ type loadResult struct {
 	Window   time.Duration // the measurement window
 	Latency  []time.Duration
 	FirstErr string
+	Sent     int // requests sent by the whole run, warm-up and stragglers included: reqs[:Sent]
+	Total2xx int // 2xx answers of the whole run: events a target that stores must now hold
 }
 
 // RPS is the rate of 2xx answers in the window.
@@ -150,7 +166,7 @@ func closedLoop(url string, conns int, reqs []signedRequest, warmup, window time
 			c := newClient()
 			defer c.CloseIdleConnections()
 			lat := make([]time.Duration, 0, 4096)
-			var n, non2xx, errs int
+			var n, non2xx, errs, ok2xx int
 			var firstErr string
 			for {
 				p := phase.Load()
@@ -165,6 +181,9 @@ func closedLoop(url string, conns int, reqs []signedRequest, warmup, window time
 				start := time.Now()
 				status, err := post(c, url, &reqs[i])
 				took := time.Since(start)
+				if err == nil && status >= 200 && status <= 299 {
+					ok2xx++
+				}
 				if p != phaseMeasure || phase.Load() != phaseMeasure {
 					continue // started or ended outside the window
 				}
@@ -186,6 +205,7 @@ func closedLoop(url string, conns int, reqs []signedRequest, warmup, window time
 			}
 			mu.Lock()
 			res.Requests += n
+			res.Total2xx += ok2xx
 			res.Non2xx += non2xx
 			res.Errors += errs
 			res.Latency = append(res.Latency, lat...)
@@ -204,6 +224,7 @@ func closedLoop(url string, conns int, reqs []signedRequest, warmup, window time
 	res.Window = time.Since(start)
 	onEdge()
 	wg.Wait()
+	res.Sent = int(min(next.Load(), int64(len(reqs))))
 	slices.Sort(res.Latency)
 	if ranOut.Load() {
 		return res, fmt.Errorf("ran out of %d pre-signed requests: raise -max-rate", len(reqs))

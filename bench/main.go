@@ -105,6 +105,12 @@ func run(o options) error {
 		return err
 	}
 	log.Printf("workdir %s", dir)
+	// Fresh stores: a stream left by an earlier run would answer its ids as duplicates.
+	for _, store := range []string{"jetstream", "embedded-jetstream"} {
+		if err := os.RemoveAll(filepath.Join(dir, store)); err != nil {
+			return err
+		}
+	}
 
 	bins, err := build(dir)
 	if err != nil {
@@ -169,7 +175,7 @@ func run(o options) error {
 			if err := t.purge(ctx, js); err != nil {
 				return err
 			}
-			cell, err := measure(t, ns, c, reqs, o)
+			cell, err := measure(ctx, t, js, ns, c, reqs, o)
 			if err != nil {
 				return fmt.Errorf("%s at %d connections: %w", t.name, c, err)
 			}

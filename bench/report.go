@@ -49,6 +49,7 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "| %d | %s | %.0f | %s | %s | %s | %.1f | %.1f | %.1f | %s | %d |\n",
 			c.conns, label(c.target), c.rps, ms(c.p50), ms(c.p99), ms(c.p999), c.targetCPU, c.natsCPU, c.loadCPU, allocs, c.non2xx+c.errors)
 	}
+	b.WriteString("\nAfter every cell of a storing target the harness checked that its stream held an event for each 2xx answer, and, for avatarbus, that about 50 of the requests sent again were answered 2xx with `\"duplicate\":true` and added nothing; a failed check ends the run.\n")
 	b.WriteString("\n### Ratios\n\n")
 	b.WriteString("| conns | b/a req/s | b/a p99 | b/a CPU (target + nats-server) | b/c req/s |\n|---:|---:|---:|---:|---:|\n")
 	for _, n := range o.conns {

@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -164,7 +165,7 @@ func take(t *target, ns *child) (snapshot, error) {
 }
 
 // measure runs one cell.
-func measure(t *target, ns *child, conns int, reqs []signedRequest, o options) (cell, error) {
+func measure(ctx context.Context, t *target, js jetstream.JetStream, ns *child, conns int, reqs []signedRequest, o options) (cell, error) {
 	var snaps []snapshot
 	var snapErr error
 	edge := func() {
@@ -178,6 +179,9 @@ func measure(t *target, ns *child, conns int, reqs []signedRequest, o options) (
 	}
 	if snapErr != nil {
 		return cell{}, snapErr
+	}
+	if err := t.checkStored(ctx, js, res, reqs); err != nil {
+		return cell{}, err
 	}
 	c := cell{target: t.name, conns: conns, requests: res.Requests, non2xx: res.Non2xx, errors: res.Errors,
 		firstErr: res.FirstErr, rps: res.RPS(), p50: res.Percentile(0.50), p99: res.Percentile(0.99), p999: res.Percentile(0.999)}
@@ -195,4 +199,47 @@ func measure(t *target, ns *child, conns int, reqs []signedRequest, o options) (
 		log.Printf("%s at %d connections: %d non-2xx, %d errors, first: %s", t.name, conns, c.non2xx, c.errors, c.firstErr)
 	}
 	return c, nil
+}
+
+// checkStored holds a storing target to its word after a cell: its stream (purged before the cell)
+// holds at least one event per 2xx answer, and for avatarbus, requests sent again are answered 2xx
+// as duplicates and add nothing. A failure ends the run: the figures would be of a broken contract.
+func (t *target) checkStored(ctx context.Context, js jetstream.JetStream, res loadResult, reqs []signedRequest) error {
+	if t.stream == "" {
+		return nil
+	}
+	count := func() (uint64, error) {
+		s, err := js.Stream(ctx, t.stream)
+		if err != nil {
+			return 0, err
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			return 0, err
+		}
+		return info.State.Msgs, nil
+	}
+	stored, err := count()
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", t.stream, err)
+	}
+	if stored < uint64(res.Total2xx) {
+		return fmt.Errorf("%s answered 2xx %d times but its stream holds %d events", t.name, res.Total2xx, stored)
+	}
+	if t.name != "avatarbus" || res.Sent == 0 || res.Total2xx != res.Sent {
+		return nil // a request answered otherwise may be stored by its redelivery: no duplicate to expect
+	}
+	c := newClient()
+	defer c.CloseIdleConnections()
+	for i := 0; i < res.Sent; i += max(1, res.Sent/50) { // about 50 redeliveries across the run
+		body, status, err := postRead(c, t.url, &reqs[i])
+		if err != nil || status != 200 || !strings.Contains(string(body), `"duplicate":true`) {
+			return fmt.Errorf("redelivery of %s: status %d, %v, %s", reqs[i].id, status, err, body)
+		}
+	}
+	if again, err := count(); err != nil || again != stored {
+		return fmt.Errorf("redeliveries changed the stream from %d to %d events (%v)", stored, again, err)
+	}
+	log.Printf("%s: %d answers 2xx, %d events stored; redeliveries answered as duplicates, nothing added", t.name, res.Total2xx, stored)
+	return nil
 }
