@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/avatarbus/avatarbus/broker/brokertest"
 	"github.com/avatarbus/avatarbus/reliability"
 )
 
@@ -112,18 +113,11 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// jetStream connects an independent client to urls for assertions.
+// jetStream connects an independent client to urls for assertions; it follows the cluster
+// through restarts.
 func jetStream(t *testing.T, urls string) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(urls, nats.MaxReconnects(-1))
-	if err != nil {
-		t.Fatalf("connect %s: %v", urls, err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := brokertest.Connect(t, urls, nats.MaxReconnects(-1))
 	return js
 }
 
