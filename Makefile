@@ -1,8 +1,11 @@
 # Targets CI and developers call; see README.md.
-.PHONY: test test-short fmt vet golden fuzz run
+.PHONY: test test-long fmt vet golden fuzz soak bench run
 
 test:        ## the README's test command
 	go test -race ./...
+
+test-long:   ## the long reliability runs (~16 minutes)
+	go test ./reliability -long -timeout 40m
 
 vet:         ## static checks
 	go vet ./...
@@ -13,12 +16,14 @@ fmt:         ## format the code
 golden:      ## regenerate the golden envelopes after an intended change
 	go test ./platform -update
 
-fuzz:        ## run every fuzz target briefly
-	@for pkg in ./verify ./platform ./subjects ./config; do \
-	  for t in $$(go test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
-	    go test -run '^$$' -fuzz "^$$t$$" -fuzztime 15s $$pkg || exit 1; \
-	  done; \
-	done
+fuzz:        ## run every fuzz target briefly (FUZZTIME=1m for longer)
+	.ci/fuzz
+
+soak:        ## two minutes of signed load on an in-process avatarbus
+	go run ./reliability/soak -duration 2m -every 10s -workers 8
+
+bench:       ## the side-by-side benchmark harness (see BENCHMARKS.md)
+	go run ./bench
 
 run:         ## run on the embedded JetStream
 	go run ./cmd/avatarbus serve
