@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,12 +57,10 @@ A sample sent twice is the same event: the second answer says "duplicate": true.
 		if err != nil {
 			return err
 		}
-		body := sample.Body
-		if len(*sets) > 0 {
-			if body, err = applySets(body, *sets); err != nil {
-				return err
-			}
+		if sample, err = sample.With(*sets...); err != nil {
+			return fmt.Errorf("--set: %w", err)
 		}
+		body := sample.Body
 		src := config.Source{Name: preset.Name(), Platform: preset.Name()}
 		if cf.path != "" || *source != "" {
 			cfg, _, err := cf.load(cmd)
@@ -238,34 +235,3 @@ func redactedURL(u *url.URL) string {
 	return c.String()
 }
 
-// applySets changes fields of a JSON sample: "a.b.c=value" sets body.a.b.c, creating objects on
-// the way; the value is JSON when it parses as JSON, else a string.
-func applySets(body []byte, sets []string) ([]byte, error) {
-	var doc map[string]any
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return nil, fmt.Errorf("--set: the sample is not a JSON object: %w", err)
-	}
-	for _, s := range sets {
-		path, raw, ok := strings.Cut(s, "=")
-		if !ok || path == "" {
-			return nil, fmt.Errorf("--set %q: want path=value", s)
-		}
-		var value any = raw
-		var parsed any
-		if json.Unmarshal([]byte(raw), &parsed) == nil {
-			value = parsed
-		}
-		keys := strings.Split(path, ".")
-		obj := doc
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := obj[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				obj[k] = next
-			}
-			obj = next
-		}
-		obj[keys[len(keys)-1]] = value
-	}
-	return json.MarshalIndent(doc, "", "  ")
-}

@@ -136,16 +136,24 @@ func (a *avatarbus) deliver(w webhook) stored {
 		}
 	}
 	p := preset(a.t, src.platform)
-	var body []byte
+	var sample *platform.Sample
 	for _, s := range p.(platform.Sampler).Samples() {
 		if s.Event == w.event {
-			body = s.Body
+			sample = &s
 		}
 	}
-	if body == nil {
+	if sample == nil {
 		a.t.Fatalf("%s has no sample %s", src.platform, w.event)
 	}
-	body = setFields(a.t, body, w.set)
+	sets := make([]string, 0, len(w.set))
+	for path, value := range w.set {
+		sets = append(sets, path+"="+value)
+	}
+	changed, err := sample.With(sets...)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	body := changed.Body
 	msgID := w.msgID
 	if msgID == "" {
 		msgID = "msg_" + w.event
@@ -182,40 +190,6 @@ func (a *avatarbus) deliver(w webhook) stored {
 	return s
 }
 
-// setFields changes a JSON sample the way `avatarbus trigger --set` does.
-func setFields(t *testing.T, body []byte, set map[string]string) []byte {
-	t.Helper()
-	if len(set) == 0 {
-		return body
-	}
-	var doc map[string]any
-	if err := json.Unmarshal(body, &doc); err != nil {
-		t.Fatal(err)
-	}
-	for path, raw := range set {
-		var v any = raw
-		var parsed any
-		if json.Unmarshal([]byte(raw), &parsed) == nil {
-			v = parsed
-		}
-		keys := strings.Split(path, ".")
-		obj := doc
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := obj[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				obj[k] = next
-			}
-			obj = next
-		}
-		obj[keys[len(keys)-1]] = v
-	}
-	out, err := json.Marshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // consumerIdle waits until durable has settled every event up to stream sequence seq: nothing
 // pending, nothing waiting for an acknowledgement or a retry.
