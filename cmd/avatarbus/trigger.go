@@ -234,4 +234,3 @@ func redactedURL(u *url.URL) string {
 	c.RawQuery = q.Encode()
 	return c.String()
 }
-

@@ -190,7 +190,6 @@ func (a *avatarbus) deliver(w webhook) stored {
 	return s
 }
 
-
 // consumerIdle waits until durable has settled every event up to stream sequence seq: nothing
 // pending, nothing waiting for an acknowledgement or a retry.
 func (a *avatarbus) consumerIdle(durable string, seq uint64) {
