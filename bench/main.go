@@ -160,6 +160,9 @@ func run(o options) error {
 
 	rep := &report{opts: o, started: time.Now()}
 	rep.machine = machine()
+	if out, err := exec.Command(bins["nats-server"], "--version").Output(); err == nil {
+		rep.machine += ", " + strings.TrimSpace(string(out))
+	}
 	for _, c := range o.conns {
 		count := o.maxRate * int((o.warmup+o.duration)/time.Second+1)
 		if c == 1 {
@@ -284,7 +287,14 @@ func machine() string {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		kernel = strings.TrimSpace(string(b))
 	}
-	return fmt.Sprintf("%d CPUs (%s), Linux %s, %s", runtime.NumCPU(), cpu, kernel, runtime.Version())
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %d GiB", (kb+(1<<19))>>20)
+		}
+	}
+	return fmt.Sprintf("%d CPUs (%s)%s, Linux %s, %s", runtime.NumCPU(), cpu, mem, kernel, runtime.Version())
 }
 
 var errNoTarget = errors.New("unknown target")
