@@ -158,12 +158,18 @@ func TestClusterQuorumLoss(t *testing.T) {
 	results := load.stop()
 
 	tally := checkLoad(t, results, publishTimeout+2*time.Second)
-	during := 0
+	during, duplicates := 0, 0
 	for _, r := range results {
 		if r.Start.After(lost) && r.End.Before(back) {
 			during++
-			if r.OK() {
-				t.Errorf("%s answered %d without a majority", r.EventID, r.Status)
+			switch {
+			case r.OK() && r.Duplicate:
+				// A retry of an event committed before the loss: the leader answers from its
+				// dedup table, which holds only committed messages (an uncommitted id is a
+				// conflict error, not a duplicate ack). The event is stored; the 2xx is true.
+				duplicates++
+			case r.OK():
+				t.Errorf("%s answered %d (stored) without a majority", r.EventID, r.Status)
 			}
 		}
 	}
@@ -172,7 +178,7 @@ func TestClusterQuorumLoss(t *testing.T) {
 	}
 	waitReplicasCurrent(t, js)
 	stored, unanswered := checkStoredOnce(t, js, tally)
-	t.Logf("%s; %d answered without a majority, none 2xx; stores resumed %s after a second node returned",
-		tally, during, resumed.Round(time.Millisecond))
+	t.Logf("%s; %d answered without a majority, none stored (%d retries of earlier events answered as duplicates); stores resumed %s after a second node returned",
+		tally, during, duplicates, resumed.Round(time.Millisecond))
 	t.Logf("stream: %d messages, %d events accepted, %d stored although answered 503", stored, len(tally.accepted), unanswered)
 }
