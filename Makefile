@@ -16,7 +16,7 @@ fmt:         ## format the code
 golden:      ## regenerate the golden envelopes after an intended change
 	go test ./platform -update
 
-fuzz:        ## run every fuzz target briefly (FUZZTIME=1m for longer)
+fuzz:        ## run every fuzz target briefly (FUZZTIME=1000000x for longer)
 	.ci/fuzz
 
 soak:        ## two minutes of signed load on an in-process avatarbus
