@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -30,26 +29,11 @@ func TestForwardRunsRoutesStandalone(t *testing.T) {
 `, target.URL, routeSecret, target.URL))
 
 	const events = 4
-	for i := range events {
-		body := fmt.Sprintf(`{"type":"video.done","data":{"id":"v%d"}}`, i)
-		if a := postWebhook(t, "http://"+listen+"/webhooks/acme", newSignedRequest(t, fmt.Sprintf("msg_%d", i), time.Now(), body)); a.status != http.StatusOK {
-			t.Fatalf("POST %d: %d %s", i, a.status, a.raw)
-		}
-	}
+	postVideos(t, "http://"+listen+"/webhooks/acme", 0, events)
 	fw := startCLI(t, "forward", "--config", withRoutes, "--route", "crm")
 	eventually(t, 10*time.Second, func() bool { return rc.refused.Load() >= events }, "forward tried the events while the service was down")
 	rc.down.Store(false)
-	eventually(t, 10*time.Second, func() bool { got, _ := rc.snapshot(); return len(got) == events }, "every event delivered")
-	time.Sleep(200 * time.Millisecond) // several backoff delays: a second delivery would show
-	got, bad := rc.snapshot()
-	if len(bad) > 0 {
-		t.Fatalf("deliveries failed the receiver's checks: %v", bad)
-	}
-	for id, n := range got {
-		if n != 1 {
-			t.Errorf("event %s delivered %d times, want 1", id, n)
-		}
-	}
+	rc.checkEachOnce(t, events, 10*time.Second, 200*time.Millisecond)
 	if err := fw.stop(t); err != nil {
 		t.Fatalf("forward returned %v after its context ended, want nil", err)
 	}

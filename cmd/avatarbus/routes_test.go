@@ -104,12 +104,7 @@ func TestServeRunsRoutes(t *testing.T) {
 
 	const events = 10
 	r := startServe(t, cfg)
-	for i := range events / 2 {
-		body := fmt.Sprintf(`{"type":"video.done","data":{"id":"v%d"}}`, i)
-		if a := postWebhook(t, url, newSignedRequest(t, fmt.Sprintf("msg_%d", i), time.Now(), body)); a.status != http.StatusOK {
-			t.Fatalf("POST %d: %d %s", i, a.status, a.raw)
-		}
-	}
+	postVideos(t, url, 0, events/2)
 	eventually(t, 10*time.Second, func() bool { return rc.refused.Load() >= events/2 }, "the route tried every event while its service was down")
 	if got := httpGet(t, "http://"+admin+"/readyz"); got.status != http.StatusOK {
 		t.Fatalf("/readyz: %d %s", got.status, got.body)
@@ -117,24 +112,9 @@ func TestServeRunsRoutes(t *testing.T) {
 	r.stop(t)
 
 	r = startServe(t, cfg)
-	for i := events / 2; i < events; i++ {
-		body := fmt.Sprintf(`{"type":"video.done","data":{"id":"v%d"}}`, i)
-		if a := postWebhook(t, url, newSignedRequest(t, fmt.Sprintf("msg_%d", i), time.Now(), body)); a.status != http.StatusOK {
-			t.Fatalf("POST %d: %d %s", i, a.status, a.raw)
-		}
-	}
+	postVideos(t, url, events/2, events)
 	rc.down.Store(false)
-	eventually(t, 20*time.Second, func() bool { got, _ := rc.snapshot(); return len(got) == events }, "every event delivered once the service is back")
-	time.Sleep(300 * time.Millisecond) // several backoff delays: a second delivery would show
-	got, bad := rc.snapshot()
-	if len(bad) > 0 {
-		t.Fatalf("deliveries failed the receiver's checks: %v", bad)
-	}
-	for id, n := range got {
-		if n != 1 {
-			t.Errorf("event %s delivered %d times, want 1", id, n)
-		}
-	}
+	rc.checkEachOnce(t, events, 20*time.Second, 300*time.Millisecond)
 	m := httpGet(t, "http://"+admin+"/metrics")
 	for _, want := range []string{
 		fmt.Sprintf(`avatarbus_route_deliveries_total{outcome="delivered",route="crm"} %d`, events),
@@ -148,6 +128,35 @@ func TestServeRunsRoutes(t *testing.T) {
 		t.Errorf("/metrics lacks the retried counter")
 	}
 	r.stop(t)
+}
+
+// postVideos stores the signed events msg_i (video v_i) for i in [from, to) through url.
+func postVideos(t *testing.T, url string, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		body := fmt.Sprintf(`{"type":"video.done","data":{"id":"v%d"}}`, i)
+		if a := postWebhook(t, url, newSignedRequest(t, fmt.Sprintf("msg_%d", i), time.Now(), body)); a.status != http.StatusOK {
+			t.Fatalf("POST %d: %d %s", i, a.status, a.raw)
+		}
+	}
+}
+
+// checkEachOnce waits up to wait for events distinct events, then, after settle (several backoff
+// delays, so that a second delivery would show), checks that each passed the receiver's checks and
+// arrived exactly once.
+func (rc *receiver) checkEachOnce(t *testing.T, events int, wait, settle time.Duration) {
+	t.Helper()
+	eventually(t, wait, func() bool { got, _ := rc.snapshot(); return len(got) == events }, "every event delivered")
+	time.Sleep(settle)
+	got, bad := rc.snapshot()
+	if len(bad) > 0 {
+		t.Fatalf("deliveries failed the receiver's checks: %v", bad)
+	}
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("event %s delivered %d times, want 1", id, n)
+		}
+	}
 }
 
 type httpAnswer struct {
