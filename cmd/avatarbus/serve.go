@@ -153,7 +153,8 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	defer reloadOnSIGHUP(runCtx, cfg, srv, log)() // SIGHUP re-reads "@file" secrets (reload.go)
-	failed := make(chan error, 2) // the two listeners
+	// Sized for the two listeners, so neither blocks on a send nobody reads.
+	failed := make(chan error, 2)
 	go func() { failed <- srv.Serve(ln) }()
 	go func() { failed <- admin.Serve(adminLn) }()
 	var routed chan error // nil without routes: never ready in the select below
