@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/ingest"
 	"github.com/avatarbus/avatarbus/platformapi"
+	"github.com/avatarbus/avatarbus/platformapi/platformapitest"
 	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
 )
@@ -159,5 +161,56 @@ func TestConfirmFetchOnJetStream(t *testing.T) {
 	a = post(t, hook, h, `{"id":"`+strings.Repeat("x", 300)+`","status":"done"}`)
 	if msg, _ := a.body["message"].(string); a.status != http.StatusUnauthorized || len(msg) > 200 {
 		t.Fatalf("long id: %d %q", a.status, msg)
+	}
+}
+
+// TestHeyGenConfirmOnJetStream: HeyGen's unsigned callback_url deliveries, confirmed with
+// GET /v3/videos/{id}: a video still rendering is answered 503 (HeyGen retries), a completed one is
+// stored once as HeyGen describes it, and the retry is a duplicate.
+func TestHeyGenConfirmOnJetStream(t *testing.T) {
+	video := `{"id":"vid_1","status":"%s","video_url":"https://files.heygen.ai/vid_1.mp4"}`
+	get := func(status string) platformapitest.Call {
+		return platformapitest.Call{Method: "GET", Path: "/v3/videos/vid_1", Header: map[string]string{"X-Api-Key": "heygen-api-key"},
+			Status: 200, Answer: `{"data":` + fmt.Sprintf(video, status) + `}`}
+	}
+	base := platformapitest.Serve(t, get("processing"), get("completed"), get("completed"))
+	conf, err := platformapi.NewConfirmer(preset(t, "heygen"), "heygen-jobs", nil, platformapi.Options{Base: base, Key: "heygen-api-key", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const token = "heygen-callback-token-0123456789"
+	url, _, js := serveSources(t, []ingest.Source{{
+		Name: "heygen-jobs", Preset: preset(t, "heygen"), Confirmer: conf,
+		Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{token}}),
+	}})
+	hook := url + "/webhooks/heygen-jobs?token=" + token
+	cb := `{"event_type":"avatar_video.success","event_data":{"video_id":"vid_1","url":"https://evil.example/x.mp4","callback_id":"order_7"}}`
+
+	if a := post(t, hook, nil, cb); a.status != http.StatusServiceUnavailable || a.header.Get("Retry-After") == "" {
+		t.Fatalf("still rendering: %d %v", a.status, a.body)
+	}
+	if n := streamMsgs(t, js); n != 0 {
+		t.Fatalf("%d messages stored for a video HeyGen has not finished", n)
+	}
+	for i, wantDuplicate := range []bool{false, true} {
+		a := post(t, hook, nil, cb)
+		if a.status != http.StatusOK || a.body["id"] != "heygen:avatar_video.success:vid_1" || a.body["duplicate"] != wantDuplicate {
+			t.Fatalf("delivery %d: %d %v", i+1, a.status, a.body)
+		}
+	}
+	s, err := js.Stream(context.Background(), "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := s.GetLastMsgForSubject(context.Background(), "avatar.video.completed.heygen")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := envelope.Unmarshal(msg.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Data.MediaURL != "https://files.heygen.ai/vid_1.mp4" || ev.CorrelationID != "order_7" || streamMsgs(t, js) != 1 {
+		t.Fatalf("stored %+v (correlation %q), want one event from the fetched video", ev.Data, ev.CorrelationID)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/avatarbus/avatarbus/envelope"
@@ -36,7 +37,7 @@ type Confirmer interface {
 }
 
 // ConfirmPlatforms returns the platforms whose callbacks can be confirmed (`confirm: fetch`).
-func ConfirmPlatforms() []string { return []string{"did", "tavus"} }
+func ConfirmPlatforms() []string { return []string{"did", "heygen", "tavus"} }
 
 // NewConfirmer returns the Confirmer of a source: its preset rebuilds events from the fetched
 // resource, with the source's name and event mapping, so a confirmed event is normalized exactly as
@@ -51,6 +52,12 @@ func NewConfirmer(p platform.Preset, source string, events map[string]string, o 
 			return nil, err
 		}
 		return &didConfirmer{api: api, rebuilder: b}, nil
+	case "heygen":
+		api, err := NewHeyGen(o)
+		if err != nil {
+			return nil, err
+		}
+		return &heygenConfirmer{api: api, rebuilder: b}, nil
 	case "tavus":
 		api, err := NewTavus(o)
 		if err != nil {
@@ -109,10 +116,15 @@ func (b rebuilder) rebuild(ev *envelope.Event, body json.RawMessage, idKey, id, 
 		}
 		return nil, err
 	}
+	return b.normalize(ev, body), nil
+}
+
+// normalize makes the event to publish from body, a payload shaped like the platform's callback.
+func (b rebuilder) normalize(ev *envelope.Event, body json.RawMessage) *envelope.Event {
 	next := b.preset.Normalize(platform.Input{
 		Source: b.source, Header: textproto.MIMEHeader{}, Body: body, ReceivedAt: ev.ReceivedAt, Events: b.events,
 	})
-	return &next, nil
+	return &next
 }
 
 var errOtherResource = errors.New("answer for another resource")
@@ -221,7 +233,75 @@ func (c *tavusConfirmer) conversation(ctx context.Context, ev *envelope.Event, i
 	return c.rebuild(ev, body.Events[i], "conversation_id", id, "conversation")
 }
 
+// heygenConfirmer confirms HeyGen video callbacks (the unsigned per-job callback_url deliveries)
+// with GET /v3/videos/{video_id}.
+type heygenConfirmer struct {
+	api *HeyGen
+	rebuilder
+}
+
+// heygenVideoFamilies are the HeyGen events about a video that GET /v3/videos/{id} describes;
+// "<family>.success" and "<family>.fail" are published from its status.
+var heygenVideoFamilies = []string{"avatar_video", "avatar_video_gif", "avatar_video_caption"}
+
+// Confirm fetches the video and publishes the event HeyGen's status gives, with the fetched video
+// as event_data: a callback claiming success for a video HeyGen reports failed publishes
+// "<family>.fail". The callback's callback_id is kept when the API does not return one, and must
+// match when it does. Other events (translations, avatars, batches) cannot be confirmed and are
+// refused: send them to a source without `confirm`.
+func (c *heygenConfirmer) Confirm(ctx context.Context, ev *envelope.Event) (*envelope.Event, error) {
+	var cb struct {
+		EventType string `json:"event_type"`
+		EventData struct {
+			VideoID    string `json:"video_id"`
+			CallbackID string `json:"callback_id"`
+		} `json:"event_data"`
+	}
+	_ = json.Unmarshal(ev.Data.Raw, &cb) // a payload that is not an object names no video
+	family, _, _ := strings.Cut(cb.EventType, ".")
+	if !slices.Contains(heygenVideoFamilies, family) {
+		return nil, unconfirmed("only video events (%s) can be confirmed, not %s: use a source without confirm for them",
+			strings.Join(heygenVideoFamilies, ".*, ")+".*", quoteID(cb.EventType))
+	}
+	id := cb.EventData.VideoID
+	video, err := c.api.Video(ctx, id)
+	if err != nil {
+		return nil, fetchFailed(err, "video", id)
+	}
+	if video, err = withID(video, "id", id); err != nil {
+		if errors.Is(err, errOtherResource) {
+			return nil, unconfirmed("the platform answered for another video than %s", quoteID(id))
+		}
+		return nil, err
+	}
+	if cb.EventData.CallbackID != "" {
+		if video, err = withID(video, "callback_id", cb.EventData.CallbackID); err != nil {
+			if errors.Is(err, errOtherResource) {
+				return nil, unconfirmed("video %s belongs to another callback_id", quoteID(id))
+			}
+			return nil, err
+		}
+	}
+	var state struct {
+		Status string `json:"status"`
+	}
+	_ = json.Unmarshal(video, &state) // withID checked it is an object
+	outcome := map[string]string{"completed": ".success", "failed": ".fail"}[state.Status]
+	if outcome == "" {
+		return nil, fmt.Errorf("%w: heygen video %s is %s", ErrPending, quoteID(id), quoteID(state.Status))
+	}
+	body, err := json.Marshal(struct {
+		EventType string          `json:"event_type"`
+		EventData json.RawMessage `json:"event_data"`
+	}{family + outcome, video})
+	if err != nil {
+		return nil, fmt.Errorf("%w: heygen video: %v", ErrBadResponse, err)
+	}
+	return c.normalize(ev, body), nil
+}
+
 var (
+	_ Confirmer = (*heygenConfirmer)(nil)
 	_ Confirmer = (*didConfirmer)(nil)
 	_ Confirmer = (*tavusConfirmer)(nil)
 )

@@ -183,9 +183,9 @@ func TestTavusConfirmRefusesReplicasAndUnknownShapes(t *testing.T) {
 }
 
 func TestNewConfirmer(t *testing.T) {
-	p, _ := platform.Default().Lookup("heygen")
-	if _, err := NewConfirmer(p, "heygen", nil, Options{Key: "k"}); !errors.Is(err, ErrUnsupported) {
-		t.Fatalf("heygen: err = %v, want ErrUnsupported", err)
+	p, _ := platform.Default().Lookup("synthesia")
+	if _, err := NewConfirmer(p, "synthesia", nil, Options{Key: "k"}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("synthesia: err = %v, want ErrUnsupported", err)
 	}
 	p, _ = platform.Default().Lookup("did")
 	if _, err := NewConfirmer(p, "did", nil, Options{}); !errors.Is(err, ErrNoKey) {
@@ -200,5 +200,109 @@ func TestDIDKeyWithColonIsSentAsIs(t *testing.T) {
 	d, _ := NewDID(Options{Base: base, Key: "user@example.com:secret"})
 	if _, err := d.Talk(ctx, "tlk_1"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestHeyGenConfirmPublishesTheFetchedVideo(t *testing.T) {
+	video := `{"id":"vid_1","title":"demo","status":"completed","video_url":"https://files.heygen.ai/vid_1.mp4","thumbnail_url":"https://files.heygen.ai/vid_1.jpg","duration":12.5,"completed_at":1767225609}`
+	tests := []struct {
+		name, answer string
+	}{
+		{"wrapped in data", `{"data":` + video + `}`},
+		{"bare object", video},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v3/videos/vid_1",
+				Header: map[string]string{"X-Api-Key": testKey, "Accept": "application/json"}, Status: 200, Answer: tt.answer})
+			cb := `{"event_type":"avatar_video.success","event_data":{"video_id":"vid_1","url":"https://evil.example/x.mp4","callback_id":"order_7"}}`
+			got, err := confirmer(t, "heygen", base).Confirm(ctx, callback(t, "heygen", cb))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := callback(t, "heygen", cb)
+			if got.ID != want.ID || got.ID != "heygen:avatar_video.success:vid_1" {
+				t.Fatalf("id = %q, want the callback's deterministic id %q (a redelivery stays a duplicate)", got.ID, want.ID)
+			}
+			if got.Type != envelope.TypeVideoCompleted || got.Data.MediaURL != "https://files.heygen.ai/vid_1.mp4" ||
+				got.Data.ThumbnailURL != "https://files.heygen.ai/vid_1.jpg" || got.Data.DurationSeconds == nil || *got.Data.DurationSeconds != 12.5 {
+				t.Fatalf("data not from the fetched video: type %q %+v", got.Type, got.Data)
+			}
+			if got.CorrelationID != "order_7" || !strings.Contains(string(got.Data.Raw), `"title":"demo"`) {
+				t.Fatalf("correlation %q raw %s", got.CorrelationID, got.Data.Raw)
+			}
+		})
+	}
+}
+
+func TestHeyGenConfirmFollowsTheFetchedStatus(t *testing.T) {
+	tests := []struct {
+		name, event, answer, wantEvent, wantType string
+		wantErr                                  error
+	}{
+		{"claims success, failed", "avatar_video.success", `{"data":{"id":"vid_1","status":"failed","failure_code":"MOVIO_ERR","failure_message":"avatar not found"}}`,
+			"avatar_video.fail", envelope.TypeVideoFailed, nil},
+		{"gif family kept", "avatar_video_gif.fail", `{"data":{"id":"vid_1","status":"completed","gif_url":"https://g/x.gif"}}`,
+			"avatar_video_gif.success", envelope.TypeVideoCompleted, nil},
+		{"still processing", "avatar_video.success", `{"data":{"id":"vid_1","status":"processing"}}`, "", "", ErrPending},
+		{"no status", "avatar_video.success", `{"data":{"id":"vid_1"}}`, "", "", ErrPending},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v3/videos/vid_1", Status: 200, Answer: tt.answer})
+			got, err := confirmer(t, "heygen", base).Confirm(ctx, callback(t, "heygen", `{"event_type":"`+tt.event+`","event_data":{"video_id":"vid_1"}}`))
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || isUnconfirmed(err) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.PlatformEvent != tt.wantEvent || got.Type != tt.wantType || got.ID != "heygen:"+tt.wantEvent+":vid_1" {
+				t.Fatalf("got event %q type %q id %q", got.PlatformEvent, got.Type, got.ID)
+			}
+			if tt.wantType == envelope.TypeVideoFailed && (got.Data.Error == nil || got.Data.Error.Code != "MOVIO_ERR" || got.Data.Error.Message != "avatar not found") {
+				t.Fatalf("error = %+v", got.Data.Error)
+			}
+		})
+	}
+}
+
+func TestHeyGenConfirmRefusals(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		calls      []platformapitest.Call
+		detailPart string
+	}{
+		{"unknown video", `{"event_type":"avatar_video.success","event_data":{"video_id":"vid_forged"}}`,
+			[]platformapitest.Call{{Method: "GET", Path: "/v3/videos/vid_forged", Status: 404, Answer: `{"error":{"message":"video not found"}}`}}, `"vid_forged"`},
+		{"answer for another video", `{"event_type":"avatar_video.success","event_data":{"video_id":"vid_a"}}`,
+			[]platformapitest.Call{{Method: "GET", Path: "/v3/videos/vid_a", Status: 200, Answer: `{"data":{"id":"vid_b","status":"completed"}}`}}, "another video"},
+		{"another callback_id", `{"event_type":"avatar_video.success","event_data":{"video_id":"vid_a","callback_id":"forged"}}`,
+			[]platformapitest.Call{{Method: "GET", Path: "/v3/videos/vid_a", Status: 200, Answer: `{"data":{"id":"vid_a","status":"completed","callback_id":"order_1"}}`}}, "another callback_id"},
+		{"translation cannot be confirmed", `{"event_type":"video_translate.success","event_data":{"video_translate_id":"t1"}}`, nil, `"video_translate.success"`},
+		{"no video id", `{"event_type":"avatar_video.success","event_data":{}}`, nil, "no valid video id"},
+		{"not JSON", `not json`, nil, "only video events"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := platformapitest.Serve(t, tt.calls...)
+			got, err := confirmer(t, "heygen", base).Confirm(ctx, callback(t, "heygen", tt.body))
+			if got != nil || !isUnconfirmed(err) {
+				t.Fatalf("got %+v, %v; want unconfirmed", got, err)
+			}
+			if !strings.Contains(err.Error(), tt.detailPart) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.detailPart)
+			}
+		})
+	}
+	// The API failing leaves the question open (503 upstream), never a refusal.
+	base := platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v3/videos/vid_1", Status: 502, Answer: `{}`})
+	_, err := confirmer(t, "heygen", base).Confirm(ctx, callback(t, "heygen", `{"event_type":"avatar_video.success","event_data":{"video_id":"vid_1"}}`))
+	if !errors.Is(err, ErrServer) || isUnconfirmed(err) {
+		t.Fatalf("API down: err = %v, want ErrServer", err)
 	}
 }

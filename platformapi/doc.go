@@ -1,7 +1,7 @@
 // Package platformapi talks to the management APIs of the platforms avatarbus receives webhooks
 // from: it registers, lists, deletes and rotates webhook endpoints (HeyGen, Synthesia, ElevenLabs)
 // and fetches resources back to confirm callbacks that are not signed (D-ID talks, Tavus videos and
-// conversations).
+// conversations, HeyGen videos).
 //
 // One file per platform; client.go is the HTTP client they share: a base URL that tests point at
 // a local server, the platform's own auth header, a timeout, a User-Agent, and an [*APIError] for

@@ -2,6 +2,7 @@ package platformapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -103,6 +104,27 @@ func (h *HeyGen) Rotate(ctx context.Context, id string) (Webhook, error) {
 		w.ID = id
 	}
 	return w, nil
+}
+
+// Video is GET /v3/videos/{video_id}: the video object (id, status, video_url, thumbnail_url,
+// duration, failure_code, failure_message …). v3 answers wrap objects in "data"; a bare object is
+// accepted too, since the wrapping of this endpoint is not confirmed.
+func (h *HeyGen) Video(ctx context.Context, id string) (json.RawMessage, error) {
+	p, err := pathID(id)
+	if err != nil {
+		return nil, err
+	}
+	var raw json.RawMessage
+	if err := h.c.call(ctx, http.MethodGet, "/v3/videos"+p, nil, nil, &raw); err != nil {
+		return nil, err
+	}
+	var wrapped struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if json.Unmarshal(raw, &wrapped) == nil && len(wrapped.Data) > 0 && wrapped.Data[0] == '{' {
+		return wrapped.Data, nil
+	}
+	return raw, nil
 }
 
 var _ Rotator = (*HeyGen)(nil)

@@ -42,9 +42,17 @@ func TestBuildSourcesWiresConfirm(t *testing.T) {
     secrets: ["tok"]
     confirm: fetch
     api: {key: "k"}
+  - name: synthesia
+    platform: synthesia
+    secrets: ["whsec"]
+    confirm: fetch
+    api: {key: "k"}
 `)
 	_, err = buildSources(cfg, platform.Default())
-	if err == nil || !strings.Contains(err.Error(), "sources[0] (heygen-jobs).confirm") || !strings.Contains(err.Error(), "[did tavus]") {
-		t.Fatalf("confirm on heygen: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "sources[1] (synthesia).confirm") || !strings.Contains(err.Error(), "[did heygen tavus]") {
+		t.Fatalf("confirm on synthesia: %v", err)
+	}
+	if strings.Contains(err.Error(), "heygen-jobs") {
+		t.Fatalf("confirm on heygen refused: %v", err)
 	}
 }
