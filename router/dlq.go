@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -136,4 +137,27 @@ func cleanReason(reason string) string {
 		cut--
 	}
 	return reason[:cut] + ellipsis
+}
+
+// DeadLetter is what a dead letter's headers say about the event it holds (its body is the event,
+// unchanged).
+type DeadLetter struct {
+	Consumer   string // durable name of the consumer that gave up, e.g. route-crm
+	Subject    string // the subject the event was stored on
+	Sequence   uint64 // its sequence in the consumed stream
+	Deliveries uint64 // how many deliveries it had
+	Reason     string // the last error
+}
+
+// ReadDeadLetter reads the dead-letter headers of a message of the dead-letter stream; ok is false
+// when h lacks the consumer or the subject, i.e. the message was not put there by a Router.
+func ReadDeadLetter(h nats.Header) (dl DeadLetter, ok bool) {
+	dl = DeadLetter{
+		Consumer: h.Get(HeaderDeadLetterConsumer),
+		Subject:  h.Get(HeaderDeadLetterSubject),
+		Reason:   h.Get(HeaderDeadLetterReason),
+	}
+	dl.Sequence, _ = strconv.ParseUint(h.Get(HeaderDeadLetterSequence), 10, 64)
+	dl.Deliveries, _ = strconv.ParseUint(h.Get(HeaderDeadLetterDeliveries), 10, 64)
+	return dl, dl.Consumer != "" && dl.Subject != ""
 }

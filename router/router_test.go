@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -274,6 +275,23 @@ func checkDeadLetter(t *testing.T, msg *jetstream.RawStreamMsg, body []byte, rea
 	}
 	if !bytes.Equal(msg.Data, body) {
 		t.Errorf("dead letter body differs:\n got %s\nwant %s", msg.Data, body)
+	}
+	dl, ok := router.ReadDeadLetter(msg.Header)
+	if !ok || dl.Consumer != consumer || dl.Subject != subj || dl.Sequence != seq || dl.Deliveries != uint64(deliveries) ||
+		!strings.Contains(dl.Reason, reason) {
+		t.Errorf("ReadDeadLetter = %+v, %v", dl, ok)
+	}
+}
+
+func TestReadDeadLetterRefusesOtherMessages(t *testing.T) {
+	for _, h := range []nats.Header{
+		{},
+		{router.HeaderDeadLetterConsumer: {"route-crm"}},
+		{router.HeaderDeadLetterSubject: {"avatar.video.completed.heygen"}},
+	} {
+		if dl, ok := router.ReadDeadLetter(h); ok {
+			t.Errorf("%v read as a dead letter: %+v", h, dl)
+		}
 	}
 }
 

@@ -43,7 +43,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServeCommand(), newVerifyCommand(), newNormalizeCommand(), newTriggerCommand())
-	root.AddCommand(newTailCommand(), newReplayCommand(), newForwardCommand())
+	root.AddCommand(newTailCommand(), newReplayCommand(), newForwardCommand(), newDLQCommand())
 	root.AddCommand(newRegisterCommand(), newWebhooksCommand(), newCallbackURLCommand())
 	return root
 }

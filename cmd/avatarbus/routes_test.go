@@ -27,6 +27,7 @@ type receiver struct {
 	verifier verify.Verifier
 	down     atomic.Bool
 	refused  atomic.Int64
+	redriven atomic.Int64 // requests marked by `dlq redrive`
 	mu       sync.Mutex
 	accepted map[string]int // event id -> times accepted
 	bad      []string       // what failed the checks
@@ -45,6 +46,9 @@ func newReceiver(t *testing.T) (*receiver, *httptest.Server) {
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	if r.Header.Get(HeaderRedrive) != "" {
+		rc.redriven.Add(1)
+	}
 	if rc.down.Load() {
 		rc.refused.Add(1)
 		w.Header().Set("Retry-After", "0")

@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/deliver"
+	"github.com/avatarbus/avatarbus/replay"
+	"github.com/avatarbus/avatarbus/router"
+)
+
+// HeaderRedrive marks a request that `avatarbus dlq redrive` sent: the value is the dead letter's
+// sequence in AVATAR_DLQ, so a receiver's logs can tell a redrive from the first deliveries.
+const HeaderRedrive = "Avatarbus-Redrive"
+
+func newDLQCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dlq (list | redrive)",
+		Short: "List the dead letters of routes and consumers, and send a route's again",
+		Long: `Dead letters are the events a route (or a Go service using the router package) gave up on
+after max_deliveries, kept for 30 days on the stream AVATAR_DLQ with why: the consumer, the
+original subject and sequence, the number of deliveries and the last error.
+
+  dlq list                  one line per dead letter: DLQ sequence, time, consumer, deliveries,
+                            subject, event id, reason (--json: one JSON object per line)
+  dlq redrive --route NAME  POST the route's dead letters to its URL again (signed with its secret,
+                            like the route), oldest first, and delete each one its service
+                            accepted (2xx). The first failure stops the redrive: nothing after it
+                            is sent, and what was not accepted stays in AVATAR_DLQ.
+
+Both read through an ephemeral ordered consumer and touch no durable consumer.
+
+Exit status: 0 when done, 1 when a redrive stopped on a failed delivery, 2 on usage and connection
+errors.`,
+		Example: `  avatarbus dlq list --config avatarbus.yaml
+  avatarbus dlq list --route crm --json
+  avatarbus dlq redrive --route crm --dry-run
+  avatarbus dlq redrive --route crm --seq 17 --seq 18`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newDLQListCommand(), newDLQRedriveCommand())
+	return cmd
+}
+
+func newDLQListCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "list [--route NAME | --consumer DURABLE] [--json]",
+		Short: "List dead letters",
+		Args:  cobra.NoArgs,
+	}
+	cf := addNATSFlags(cmd)
+	route := cmd.Flags().String("route", "", "only the dead letters of this route (consumer route-NAME)")
+	consumer := cmd.Flags().String("consumer", "", "only the dead letters of this durable consumer")
+	asJSON := cmd.Flags().Bool("json", false, "one JSON object per line, with the whole envelope")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if *route != "" && *consumer != "" {
+			return errors.New("--route and --consumer exclude each other")
+		}
+		if *route != "" {
+			*consumer = routeDurable(*route)
+		}
+		return withDeadLetters(cmd, cf, "avatarbus dlq list", func(ctx context.Context, cfg *config.Config, js jetstream.JetStream) error {
+			out := cmd.OutOrStdout()
+			n := 0
+			err := scanDeadLetters(ctx, js, cfg, func(l deadLetter) error {
+				if *consumer != "" && l.Consumer != *consumer {
+					return nil
+				}
+				n++
+				if *asJSON {
+					return writeDeadLetterJSON(out, l)
+				}
+				_, err := fmt.Fprintf(out, "%d\t%s\t%s\t%dx\t%s\t%s\t%s\n", l.dlqSeq, l.at.UTC().Format(time.RFC3339),
+					l.Consumer, l.Deliveries, l.Subject, l.eventID(), l.Reason)
+				return err
+			})
+			if err == nil && n == 0 && !*asJSON {
+				fmt.Fprintln(cmd.ErrOrStderr(), "no dead letters")
+			}
+			return err
+		})
+	}
+	return cmd
+}
+
+func newDLQRedriveCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "redrive --route NAME [--seq N]... [--dry-run]",
+		Short: "Send a route's dead letters to its URL again, deleting each one accepted",
+		Args:  cobra.NoArgs,
+	}
+	cf := addNATSFlags(cmd)
+	name := cmd.Flags().String("route", "", "the route (from the config's routes:) whose dead letters to send")
+	seqs := cmd.Flags().UintSlice("seq", nil, "only these AVATAR_DLQ sequences (from dlq list); repeatable")
+	dryRun := cmd.Flags().Bool("dry-run", false, "print what would be sent, send nothing")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if *name == "" {
+			return errors.New("--route is required: the route whose URL and secret the dead letters go to")
+		}
+		return withDeadLetters(cmd, cf, "avatarbus dlq redrive", func(ctx context.Context, cfg *config.Config, js jetstream.JetStream) error {
+			routes, err := selectRoutes(cfg, []string{*name})
+			if err != nil {
+				return err
+			}
+			r := routes[0]
+			target := deliver.Target{URL: r.URL, Secret: r.Secret, Timeout: r.Timeout.Std()}
+			if err := target.Validate(); err != nil {
+				return err
+			}
+			dlq, err := js.Stream(ctx, router.DefaultDeadLetterStream)
+			if err != nil {
+				return err
+			}
+			durable := routeDurable(r.Name)
+			out, sent, matched := cmd.OutOrStdout(), 0, 0
+			err = scanDeadLetters(ctx, js, cfg, func(l deadLetter) error {
+				if l.Consumer != durable || (len(*seqs) > 0 && !slices.Contains(*seqs, uint(l.dlqSeq))) {
+					return nil
+				}
+				matched++
+				if *dryRun {
+					_, err := fmt.Fprintf(out, "would send %d (%s, %s) to %s\n", l.dlqSeq, l.Subject, l.eventID(), displayURL(r.URL))
+					return err
+				}
+				h := http.Header{HeaderRedrive: {fmt.Sprint(l.dlqSeq)}}
+				if err := deliver.Post(ctx, target, l.eventID(), l.data, h); err != nil {
+					return fmt.Errorf("dead letter %d (%s): %w", l.dlqSeq, l.eventID(), err)
+				}
+				// Deleted only once accepted: a crash between the two sends it once more next time,
+				// which receivers deduplicate by webhook-id (the event id), never loses it.
+				if err := dlq.DeleteMsg(ctx, l.dlqSeq); err != nil {
+					return fmt.Errorf("dead letter %d was delivered but not deleted (a redrive would send it again): %w", l.dlqSeq, err)
+				}
+				sent++
+				_, err := fmt.Fprintf(out, "sent %d (%s, %s)\n", l.dlqSeq, l.Subject, l.eventID())
+				return err
+			})
+			switch {
+			case err != nil && errors.Is(err, replay.ErrSink):
+				return &exitError{code: 1, err: fmt.Errorf("redrive stopped after %d of %d: %w", sent, matched, err)}
+			case err != nil:
+				return err
+			case *dryRun:
+				fmt.Fprintf(cmd.ErrOrStderr(), "%d dead letters of route %s would be sent\n", matched, r.Name)
+			default:
+				fmt.Fprintf(cmd.ErrOrStderr(), "%d dead letters of route %s sent and deleted\n", sent, r.Name)
+			}
+			return nil
+		})
+	}
+	return cmd
+}
+
+// withDeadLetters loads the config, connects, and runs fn until it returns or a signal arrives.
+func withDeadLetters(cmd *cobra.Command, cf *configFlags, client string,
+	fn func(ctx context.Context, cfg *config.Config, js jetstream.JetStream) error) error {
+	cfg, err := loadNATSConfig(cmd, cf)
+	if err != nil {
+		return err
+	}
+	nc, js, err := dialJetStream(cfg, client, &lockedWriter{w: cmd.ErrOrStderr()})
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = fn(ctx, cfg, js)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "no dead letters: the stream %s does not exist yet (no route or consumer has run)\n", router.DefaultDeadLetterStream)
+		return nil
+	}
+	return err
+}
+
+// deadLetter is one message of AVATAR_DLQ.
+type deadLetter struct {
+	router.DeadLetter
+	dlqSeq uint64
+	at     time.Time // when it was dead-lettered
+	data   []byte    // the event's envelope, as stored
+	id     string    // the envelope's id, "" when the body is not an envelope
+}
+
+func (l deadLetter) eventID() string {
+	if l.id == "" {
+		return "-"
+	}
+	return l.id
+}
+
+// scanDeadLetters calls fn for each dead letter of the configured stream's prefix, oldest first,
+// up to the last one stored when the scan started. An error of fn stops the scan and is returned
+// wrapped in replay.ErrSink.
+func scanDeadLetters(ctx context.Context, js jetstream.JetStream, cfg *config.Config, fn func(deadLetter) error) error {
+	prefix := strings.TrimSuffix(router.DeadLetterSubjectPrefix, ".")
+	sel := replay.Selection{Stream: router.DefaultDeadLetterStream, Prefix: prefix,
+		Filter: router.DeadLetterSubjectPrefix + cfg.Stream.SubjectPrefix + ".>"}
+	_, err := replay.Run(ctx, js, sel, replay.Window{StartSeq: 1}, sinkFunc(func(m replay.Message) error {
+		info, ok := router.ReadDeadLetter(m.Header)
+		if !ok {
+			return nil // not written by a router
+		}
+		l := deadLetter{DeadLetter: info, dlqSeq: m.Sequence, at: m.Time, data: m.Data}
+		if m.Event != nil {
+			l.id = m.Event.ID
+		}
+		return fn(l)
+	}), replay.Options{})
+	return err
+}
+
+// writeDeadLetterJSON writes l as one line of JSON, the envelope embedded as it is stored.
+func writeDeadLetterJSON(w io.Writer, l deadLetter) error {
+	var event json.RawMessage
+	if json.Valid(l.data) {
+		event = l.data
+	}
+	b, err := json.Marshal(struct {
+		DLQSequence uint64          `json:"dlq_sequence"`
+		Time        time.Time       `json:"time"`
+		Consumer    string          `json:"consumer"`
+		Subject     string          `json:"subject"`
+		Sequence    uint64          `json:"sequence"`
+		Deliveries  uint64          `json:"deliveries"`
+		Reason      string          `json:"reason"`
+		Event       json.RawMessage `json:"event,omitempty"`
+	}{l.dlqSeq, l.at.UTC(), l.Consumer, l.Subject, l.Sequence, l.Deliveries, l.Reason, event})
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// sinkFunc is a replay.Sink that hands each message to a function.
+type sinkFunc func(replay.Message) error
+
+func (f sinkFunc) Write(_ context.Context, m replay.Message) error { return f(m) }
+func (f sinkFunc) Close() error                                    { return nil }
