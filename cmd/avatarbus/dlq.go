@@ -127,6 +127,7 @@ func newDLQRedriveCommand() *cobra.Command {
 			}
 			durable := routeDurable(r.Name)
 			out, sent, matched := cmd.OutOrStdout(), 0, 0
+			var stoppedAt deadLetter
 			err = scanDeadLetters(ctx, js, cfg, func(l deadLetter) error {
 				if l.Consumer != durable || (len(*seqs) > 0 && !slices.Contains(*seqs, uint(l.dlqSeq))) {
 					return nil
@@ -138,7 +139,8 @@ func newDLQRedriveCommand() *cobra.Command {
 				}
 				h := http.Header{HeaderRedrive: {fmt.Sprint(l.dlqSeq)}}
 				if err := deliver.Post(ctx, target, l.eventID(), l.data, h); err != nil {
-					return fmt.Errorf("dead letter %d (%s): %w", l.dlqSeq, l.eventID(), err)
+					stoppedAt = l
+					return err
 				}
 				// Deleted only once accepted: a crash between the two sends it once more next time,
 				// which receivers deduplicate by webhook-id (the event id), never loses it.
@@ -150,8 +152,14 @@ func newDLQRedriveCommand() *cobra.Command {
 				return err
 			})
 			switch {
-			case err != nil && errors.Is(err, replay.ErrSink):
-				return &exitError{code: 1, err: fmt.Errorf("redrive stopped after %d of %d: %w", sent, matched, err)}
+			case err != nil && stoppedAt.dlqSeq != 0:
+				// The answer's first bytes on one line: an HTML error page would fill the terminal.
+				cause := err
+				if we, ok := errors.AsType[*replay.WriteError](err); ok {
+					cause = we.Err
+				}
+				return &exitError{code: 1, err: fmt.Errorf("redrive stopped at dead letter %d (%s, %s) after %d sent: %s; it and the rest stay in %s",
+					stoppedAt.dlqSeq, stoppedAt.Subject, stoppedAt.eventID(), sent, strings.Join(strings.Fields(cause.Error()), " "), router.DefaultDeadLetterStream)}
 			case err != nil:
 				return err
 			case *dryRun:

@@ -76,7 +76,7 @@ func TestDLQListAndRedrive(t *testing.T) {
 	}
 	// Still down: the first delivery fails, the redrive stops, exit 1, nothing deleted.
 	r = runCLI(t, "", "dlq", "redrive", "--config", cfgFile, "--route", "crm")
-	if r.code() != 1 || !strings.Contains(r.err.Error(), "redrive stopped after 0 of 1") || rc.redriven.Load() != 1 || dlqMessages(t, js) != events {
+	if r.code() != 1 || !strings.Contains(r.err.Error(), "redrive stopped at dead letter") || rc.redriven.Load() != 1 || dlqMessages(t, js) != events {
 		t.Fatalf("service down: code %d err %v, %d sent, %d left", r.code(), r.err, rc.redriven.Load(), dlqMessages(t, js))
 	}
 
