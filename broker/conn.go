@@ -21,6 +21,26 @@ type ConnConfig struct {
 	Token    string
 	TLS      TLSConfig
 	Name     string // connection name shown by the server
+	// PingInterval is how often the connection is checked; 0 means DefaultPingInterval.
+	PingInterval time.Duration
+}
+
+// DefaultPingInterval is how often avatarbus pings its NATS server. A connection that misses
+// MaxPingsOutstanding pings in a row is declared stale and replaced (another node of the cluster,
+// or the same server again), so a silent partition — no FIN, no RST — is noticed within about
+// three intervals instead of nats.go's default of minutes, while every request meanwhile gets 503.
+const DefaultPingInterval = 5 * time.Second
+
+// MaxPingsOutstanding is how many pings may go unanswered before the connection is stale.
+const MaxPingsOutstanding = 2
+
+// PingOptions are the nats.go options that detect a dead connection after interval (0: the
+// default); every long-lived client of avatarbus (serve, tail, forward) uses them.
+func PingOptions(interval time.Duration) []nats.Option {
+	if interval <= 0 {
+		interval = DefaultPingInterval
+	}
+	return []nats.Option{nats.PingInterval(interval), nats.MaxPingsOutstanding(MaxPingsOutstanding)}
 }
 
 // TLSConfig holds client TLS settings; all empty means TLS only if the URL says tls://.
@@ -39,15 +59,15 @@ type connHandlers struct {
 // connOptions are the options every avatarbus connection uses. Publishing must fail fast while
 // disconnected (ReconnectBufSize -1): a publish buffered across a reconnect is not stored, and the
 // ingest answers 2xx only for stored events.
-func connOptions(name string, h connHandlers) []nats.Option {
+func connOptions(name string, ping time.Duration, h connHandlers) []nats.Option {
 	log := h.log
-	return []nats.Option{
+	return append(PingOptions(ping),
 		nats.Name(name),
 		nats.ReconnectBufSize(-1),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(250 * time.Millisecond),
+		nats.ReconnectWait(250*time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
-		nats.Timeout(2 * time.Second),
+		nats.Timeout(2*time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if h.closing.Load() {
 				return
@@ -63,7 +83,7 @@ func connOptions(name string, h connHandlers) []nats.Option {
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			log.Warn().Err(err).Msg("NATS async error")
 		}),
-	}
+	)
 }
 
 // AuthOptions are the nats.go options for cfg's credentials and TLS: what every client of the same
@@ -99,7 +119,7 @@ func dialExternal(cfg ConnConfig, h connHandlers) (*nats.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect(cfg.URL, append(connOptions(cfg.Name, h), auth...)...)
+	nc, err := nats.Connect(cfg.URL, append(connOptions(cfg.Name, cfg.PingInterval, h), auth...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", RedactURL(cfg.URL), err)
 	}
@@ -108,7 +128,7 @@ func dialExternal(cfg ConnConfig, h connHandlers) (*nats.Conn, error) {
 
 // dialEmbedded connects to the in-process server without a socket.
 func dialEmbedded(srv *server.Server, name string, h connHandlers) (*nats.Conn, error) {
-	nc, err := nats.Connect("", append(connOptions(name, h), nats.InProcessServer(srv))...)
+	nc, err := nats.Connect("", append(connOptions(name, 0, h), nats.InProcessServer(srv))...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded NATS: %w", err)
 	}

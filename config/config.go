@@ -49,6 +49,11 @@ type NATS struct {
 	// PublishTimeout bounds the wait for a JetStream PubAck, default 1500ms;
 	// it must be > 0 and <= 10s.
 	PublishTimeout Duration `yaml:"publish_timeout"`
+	// PingInterval is how often the connection to an external server is
+	// checked, default 5s: two unanswered pings in a row (a silent network
+	// partition) replace the connection, e.g. with another cluster node.
+	// It must be >= 100ms and <= 10m.
+	PingInterval Duration `yaml:"ping_interval"`
 }
 
 // TLS configures TLS towards the NATS server. Cert and Key are set together

@@ -17,6 +17,9 @@ const (
 	DefaultMaxDeliveries = 10
 	// MaxPublishTimeout is the largest allowed nats.publish_timeout.
 	MaxPublishTimeout = Duration(10 * time.Second)
+	// MinPingInterval and MaxPingInterval bound nats.ping_interval.
+	MinPingInterval = Duration(100 * time.Millisecond)
+	MaxPingInterval = Duration(10 * time.Minute)
 	// QuarantineStreamSuffix names the quarantine stream when quarantine.stream is empty:
 	// stream.name + QuarantineStreamSuffix.
 	QuarantineStreamSuffix = "_QUARANTINE"
@@ -51,6 +54,7 @@ func Default() Config {
 				ServerName:   "avatarbus",
 			},
 			PublishTimeout: Duration(1500 * time.Millisecond),
+			PingInterval:   Duration(5 * time.Second),
 		},
 		Stream: Stream{
 			Name:            "AVATAR",

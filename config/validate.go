@@ -194,6 +194,9 @@ func (c *Config) checkNATS(k *checker) {
 	case n.PublishTimeout > MaxPublishTimeout:
 		k.add("nats.publish_timeout", "%s exceeds the limit of %s", n.PublishTimeout, MaxPublishTimeout)
 	}
+	if n.PingInterval < MinPingInterval || n.PingInterval > MaxPingInterval {
+		k.add("nats.ping_interval", "must be between %s and %s (got %s)", MinPingInterval, MaxPingInterval, n.PingInterval)
+	}
 }
 
 func (c *Config) checkStream(k *checker) {

@@ -52,6 +52,8 @@ type StackConfig struct {
 	Replicas int
 	// PublishTimeout bounds each publish; 0 = broker.DefaultPublishTimeout.
 	PublishTimeout time.Duration
+	// PingInterval of the NATS connection; 0 = broker.DefaultPingInterval.
+	PingInterval time.Duration
 	// DuplicateWindow of the stream; 0 = 1h, avatarbus's default.
 	DuplicateWindow time.Duration
 	// MaxBody of every source; 0 = ingest.DefaultMaxBody.
@@ -91,7 +93,7 @@ func Start(ctx context.Context, cfg StackConfig) (*Stack, error) {
 		return nil, err
 	}
 	b, err := broker.Open(ctx, broker.Config{
-		Conn:     broker.ConnConfig{URL: cfg.NATSURL, Name: "avatarbus"},
+		Conn:     broker.ConnConfig{URL: cfg.NATSURL, Name: "avatarbus", PingInterval: cfg.PingInterval},
 		Embedded: broker.EmbeddedConfig{Listen: "127.0.0.1:0", StoreDir: cfg.StoreDir, SyncInterval: cfg.SyncInterval, ServerName: "avatarbus"},
 		Stream: broker.StreamConfig{Name: StreamName, Subjects: subjects.StreamSubjects("avatar"), Replicas: cfg.Replicas,
 			MaxAge: 24 * time.Hour, Duplicates: cfg.DuplicateWindow},

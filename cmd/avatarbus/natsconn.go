@@ -74,6 +74,7 @@ func natsClientOptions(cfg *config.Config, name string, stderr io.Writer) ([]nat
 	if err != nil {
 		return nil, err
 	}
+	opts = append(opts, broker.PingOptions(cfg.NATS.PingInterval.Std())...)
 	return append(opts, auth...), nil
 }
 

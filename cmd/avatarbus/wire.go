@@ -137,7 +137,8 @@ func connConfig(cfg *config.Config) broker.ConnConfig {
 	n := cfg.NATS
 	return broker.ConnConfig{
 		URL: n.URL, Creds: n.Creds, User: n.User, Password: n.Password, Token: n.Token, Name: "avatarbus",
-		TLS: broker.TLSConfig{CA: n.TLS.CA, Cert: n.TLS.Cert, Key: n.TLS.Key, InsecureSkipVerify: n.TLS.InsecureSkipVerify},
+		PingInterval: n.PingInterval.Std(),
+		TLS:          broker.TLSConfig{CA: n.TLS.CA, Cert: n.TLS.Cert, Key: n.TLS.Key, InsecureSkipVerify: n.TLS.InsecureSkipVerify},
 	}
 }
 
