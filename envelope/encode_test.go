@@ -46,7 +46,7 @@ func TestMarshalWritesWhatEncodingJSONWrites(t *testing.T) {
 			CaptionsURL: "c", PageURL: "p", DurationSeconds: f(59.5), Error: &Error{Code: "E1", Message: "boom"},
 			Raw: json.RawMessage(`{"a": "<not escaped>" }`)}}
 	cases := []Event{full, {Data: Data{Raw: json.RawMessage(`1`)}}}
-	for _, d := range []float64{0, -0.0, 1e-7, 1e-6, 123456789, 1e20, 1e21, 1.5e300, -2.5e-9, 59} {
+	for _, d := range []float64{0, math.Copysign(0, -1), 1e-7, 1e-6, 123456789, 1e20, 1e21, 1.5e300, -2.5e-9, 59} {
 		e := full
 		e.Data.DurationSeconds = f(d)
 		cases = append(cases, e)

@@ -201,9 +201,9 @@ func TestTailCommand(t *testing.T) {
 		postEvent(t, url, "msg_tail_2", "vid_2")
 		// The stored events so far (msg_tail_1, msg_tail_2) come first, then live ones.
 		tail := startCLI(t, "tail", "avatar.video.>", "--since", "1m", "--platform", "acme", "--type", "video.completed", "--config", cfgPath)
-		lines := tail.waitLines(t, 2)
+		tail.waitLines(t, 2)
 		postEvent(t, url, "msg_tail_3", "vid_3")
-		lines = tail.waitLines(t, 3)
+		lines := tail.waitLines(t, 3)
 		for i, line := range lines {
 			f := strings.Fields(line)
 			want := []string{"", "avatar.video.completed", "acme", fmt.Sprintf("vid_%d", i+1), fmt.Sprintf("acme:msg_tail_%d", i+1)}
