@@ -39,6 +39,9 @@ func newReplayCommand() *cobra.Command {
   --to-url U        signed HTTP POST of each envelope (Standard Webhooks headers with --secret,
                     webhook-id = event id). Any answer but 2xx stops the replay (no retries); resume
                     with --start-seq at the sequence printed.
+  --to-route NAME   the same, to a route of the config: its URL, secret and timeout, and its filter
+                    unless --filter is given. Its service gets events it may have had already: the
+                    webhook-id (event id) lets it drop those.
 
 Published and posted replays carry the headers Avatarbus-Replay: true, Avatarbus-Original-Sequence
 and Avatarbus-Original-Subject.
@@ -56,7 +59,8 @@ interrupted (the summary says where it stopped), 2 on usage and connection error
 		Example: `  avatarbus replay --since 2h --dry-run
   avatarbus replay --filter 'avatar.video.*.heygen' --since 24h --out videos.jsonl
   avatarbus replay --start-seq 1200 --until 2026-05-01T12:00:00Z --to-subject replay.debug
-  avatarbus replay --type video.completed --since 1h --to-url http://localhost:3000/hooks --secret whsec_... --rate 5`,
+  avatarbus replay --type video.completed --since 1h --to-url http://localhost:3000/hooks --secret whsec_... --rate 5
+  avatarbus replay --since 6h --to-route crm --config avatarbus.yaml`,
 		Args: cobra.NoArgs,
 	}
 	cf := addNATSFlags(cmd)
@@ -70,6 +74,7 @@ interrupted (the summary says where it stopped), 2 on usage and connection error
 	out := f.String("out", "", "write JSONL to FILE (- for stdout)")
 	toSubject := f.String("to-subject", "", "publish on PREFIX.<original subject>, e.g. replay.debug")
 	toURL := f.String("to-url", "", "POST each event to this URL")
+	toRoute := f.String("to-route", "", "POST each event to this route of the config (its URL, secret, timeout and filter)")
 	secret := f.String("secret", "", "with --to-url: sign with this whsec_ secret (@FILE reads it from a file)")
 	dryRun := f.Bool("dry-run", false, "print how many events match, write nothing")
 	rate := f.Float64("rate", 0, "at most N events per second (0: no limit)")
@@ -105,21 +110,32 @@ interrupted (the summary says where it stopped), 2 on usage and connection error
 		if err := w.Validate(); err != nil {
 			return err
 		}
+		var route *config.Route
+		if *toRoute != "" {
+			routes, err := selectRoutes(cfg, []string{*toRoute})
+			if err != nil {
+				return err
+			}
+			route = &routes[0]
+			if *filter == "" {
+				*filter = route.Filter
+			}
+		}
 		sel, err := buildSelection(cfg, *filter, *platform, *typ)
 		if err != nil {
 			return err
 		}
 		outputs := 0
-		for _, o := range []string{*out, *toSubject, *toURL} {
+		for _, o := range []string{*out, *toSubject, *toURL, *toRoute} {
 			if o != "" {
 				outputs++
 			}
 		}
 		switch {
 		case outputs > 1:
-			return errors.New("choose one output: --out, --to-subject or --to-url")
+			return errors.New("choose one output: --out, --to-subject, --to-url or --to-route")
 		case outputs == 0 && !*dryRun:
-			return errors.New("an output is required: --out FILE (- for stdout), --to-subject PREFIX or --to-url URL (or --dry-run)")
+			return errors.New("an output is required: --out FILE (- for stdout), --to-subject PREFIX, --to-url URL or --to-route NAME (or --dry-run)")
 		case *secret != "" && *toURL == "":
 			return errors.New("--secret goes with --to-url")
 		case *rate < 0:
@@ -131,6 +147,9 @@ interrupted (the summary says where it stopped), 2 on usage and connection error
 				return err
 			}
 		}
+		if route != nil {
+			target = deliver.Target{URL: route.URL, Secret: route.Secret, Timeout: route.Timeout.Std()}
+		}
 		if *toURL != "" {
 			target = deliver.Target{URL: *toURL, Secret: *secret}
 			if path, ok := strings.CutPrefix(*secret, "@"); ok {
@@ -140,6 +159,8 @@ interrupted (the summary says where it stopped), 2 on usage and connection error
 				}
 				target.Secret = strings.TrimRight(string(b), " \t\r\n")
 			}
+		}
+		if target.URL != "" {
 			if err := target.Validate(); err != nil {
 				return err
 			}
@@ -178,7 +199,7 @@ interrupted (the summary says where it stopped), 2 on usage and connection error
 		case *toSubject != "":
 			sink, dest = replay.NewSubjectSink(nc, *toSubject), strings.TrimSuffix(*toSubject, ".")+".<subject>"
 		default:
-			sink, dest = replay.NewURLSink(target), displayURL(*toURL)
+			sink, dest = replay.NewURLSink(target), displayURL(target.URL)
 		}
 		opts := replay.Options{Rate: *rate}
 		var bar *progressBar

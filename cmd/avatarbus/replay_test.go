@@ -156,6 +156,45 @@ func TestReplayCommand(t *testing.T) {
 		}
 	})
 
+	t.Run("to route", func(t *testing.T) {
+		rc, target := newReceiver(t)
+		base, err := os.ReadFile(cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withRoute := writeFile(t, dir, "route.yaml", string(base)+fmt.Sprintf(`routes:
+  - name: crm
+    filter: avatar.video.completed.acme
+    url: %s/hooks
+    secret: %q
+  - name: nothing
+    filter: avatar.video.failed.*
+    url: %s/nothing
+`, target.URL, routeSecret, target.URL))
+		// The route's filter applies: the failed-video route matches none of the events.
+		if r := runCLI(t, "", "replay", "--since", "1h", "--to-route", "nothing", "--dry-run", "--config", withRoute); r.err != nil || r.stdout != "0 events match\n" {
+			t.Fatalf("route filter: %q %v", r.stdout, r.err)
+		}
+		r := runCLI(t, "", "replay", "--since", "1h", "--to-route", "crm", "--config", withRoute)
+		if r.err != nil || !strings.Contains(r.stderr, fmt.Sprintf("%d written to %s/hooks", n, target.URL)) {
+			t.Fatalf("%v\n%s", r.err, r.stderr)
+		}
+		rc.checkEachOnce(t, n, 5*time.Second, 0) // signed with the route's secret: the receiver verifies it
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--to-route", "nope"}, `no route "nope"`},
+			{[]string{"--to-route", "crm", "--secret", swSecret}, "--secret goes with --to-url"},
+			{[]string{"--to-route", "crm", "--out", filepath.Join(dir, "x.jsonl")}, "choose one output"},
+		} {
+			r := runCLI(t, "", append([]string{"replay", "--since", "1h", "--config", withRoute}, tt.args...)...)
+			if r.code() != 2 || !strings.Contains(r.err.Error(), tt.want) {
+				t.Errorf("%q: exit %d (%v), want 2 saying %q", tt.args, r.code(), r.err, tt.want)
+			}
+		}
+	})
+
 	if names := consumerNames(t, stream); len(names) != 0 {
 		t.Errorf("consumers left on AVATAR: %v", names)
 	}
