@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/avatarbus/avatarbus/envelope"
-	"github.com/avatarbus/avatarbus/metrics"
 	"github.com/avatarbus/avatarbus/verify"
 )
 
@@ -24,16 +23,14 @@ type Confirmer interface {
 }
 
 // confirm runs the source's Confirmer on ev and maps its outcome to the pipeline's errors.
-func (s *Server) confirm(c echo.Context, src *Source, m *metrics.Source, ev envelope.Event) (envelope.Event, error) {
+// A refusal (*verify.Error) is returned as is, for the caller to record like a failed signature.
+func (s *Server) confirm(c echo.Context, src *Source, ev envelope.Event) (envelope.Event, error) {
 	confirmed, err := src.Confirmer.Confirm(c.Request().Context(), &ev)
 	if err == nil && confirmed == nil {
 		err = errors.New("confirmer returned no event")
 	}
 	if err != nil {
 		if verr, ok := errors.AsType[*verify.Error](err); ok {
-			m.VerificationFailed(verr.Reason)
-			s.requestLog(c, src.Name).Warn().Str("reason", verr.Reason).Str("remote", c.RealIP()).
-				Str("resource", ev.Subject).Msg("event not confirmed by the platform")
 			return ev, verr
 		}
 		s.requestLog(c, src.Name).Warn().Err(err).Str("resource", ev.Subject).Msg("platform API unavailable: event not confirmed")

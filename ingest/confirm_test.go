@@ -214,3 +214,67 @@ func TestHeyGenConfirmOnJetStream(t *testing.T) {
 		t.Fatalf("stored %+v (correlation %q), want one event from the fetched video", ev.Data, ev.CorrelationID)
 	}
 }
+
+// TestUnconfirmedIsQuarantined: a callback the platform does not confirm is kept on the quarantine
+// (reason unconfirmed, the body, never the token), so an operator sees the forgeries made with a
+// leaked token and can recover a genuine event the source could not confirm.
+func TestUnconfirmedIsQuarantined(t *testing.T) {
+	api := &fakeDID{}
+	api.mode.Store("up")
+	fake := httptest.NewServer(api)
+	t.Cleanup(fake.Close)
+	conf, err := platformapi.NewConfirmer(preset(t, "did"), "did", nil, platformapi.Options{Base: fake.URL, Key: "did-api-key", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := brokertest.RunJetStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := broker.Open(ctx, broker.Config{
+		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
+		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
+			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
+		Quarantine: &broker.QuarantineConfig{Name: "AVATAR_QUARANTINE", Subjects: subjects.QuarantineSubjects("avatar"),
+			Replicas: 1, MaxAge: time.Hour, MaxBytes: 8 << 20},
+	}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	url, _ := serveIngest(t, ingest.Config{SubjectPrefix: "avatar", Publisher: b.Publisher(), Quarantine: b.Quarantine(), Log: zerolog.Nop(),
+		Sources: []ingest.Source{{Name: "did", Preset: preset(t, "did"), Confirmer: conf,
+			Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}})}}})
+	_, js := brokertest.Connect(t, srv.ClientURL())
+
+	forged := `{"id":"tlk_forged","status":"done","result_url":"https://evil.example/x.mp4"}`
+	if a := post(t, url+"/webhooks/did?token="+didToken, nil, forged); a.status != http.StatusUnauthorized || a.body["error"] != platformapi.ReasonUnconfirmed {
+		t.Fatalf("forged: %d %v", a.status, a.body)
+	}
+	// The API being down is not a refusal: nothing is kept, the platform retries.
+	api.mode.Store("down")
+	if a := post(t, url+"/webhooks/did?token="+didToken, nil, `{"id":"tlk_known","status":"done"}`); a.status != http.StatusServiceUnavailable {
+		t.Fatalf("API down: %d %v", a.status, a.body)
+	}
+	if n := streamMsgs(t, js); n != 0 {
+		t.Fatalf("%d events stored", n)
+	}
+	q, err := js.Stream(ctx, "AVATAR_QUARANTINE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := q.Info(ctx); err != nil || info.State.Msgs != 1 {
+		t.Fatalf("quarantine: %+v %v, want the one refused callback", info.State, err)
+	}
+	raw, err := q.GetMsg(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := broker.RefusedFromMsg(raw.Header, raw.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Source != "did" || r.Reason != platformapi.ReasonUnconfirmed || string(r.Body) != forged || !r.QueryDropped ||
+		strings.Contains(fmt.Sprint(r.Header), didToken) || !strings.Contains(r.Detail, "tlk_forged") {
+		t.Fatalf("kept %+v", r)
+	}
+}

@@ -4,9 +4,9 @@
 // the store.
 //
 // Operations: each source may have a token-bucket rate limit (429 with Retry-After, applied before
-// the body is read); requests refused for their signature or timestamp are kept on the quarantine
-// stream through [Quarantine] (secret carriers masked, query string never kept) within a short
-// deadline that never changes the 401; the HTTP server's timeouts and header limit come from
+// the body is read); requests refused for their signature, their timestamp or an unconfirmed event
+// are kept on the quarantine stream through [Quarantine] (secret carriers masked, query string
+// never kept) within a short deadline that never changes the 401; the HTTP server's timeouts and header limit come from
 // [HTTPConfig]. Every answer carries X-Request-Id, and every log line of a request its request_id.
 //
 // Unsigned platforms: a source with a [Confirmer] (`confirm: fetch`) has each normalized event

@@ -96,21 +96,7 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	header := textproto.MIMEHeader(req.Header)
 	res, err := src.Verifier.Verify(verify.Request{Header: header, Query: req.URL.Query(), Body: body, Now: receivedAt})
 	if err != nil {
-		reason := verify.ReasonOf(err)
-		m.VerificationFailed(reason)
-		line := s.requestLog(c, src.Name).Warn().Str("reason", reason).Str("remote", c.RealIP())
-		if ep.quarantine != "" {
-			// Before the answer, within the quarantine's own short deadline; a failure to keep
-			// the request never changes the answer.
-			seq, qerr := s.quarantine(c, ep, err, body, receivedAt)
-			m.Quarantined(qerr == nil)
-			if qerr != nil {
-				line = line.AnErr("quarantine_error", qerr)
-			} else {
-				line = line.Uint64("quarantine_seq", seq)
-			}
-		}
-		line.Msg("verification failed")
+		s.refuse(c, ep, m, err, body, receivedAt, "", "verification failed")
 		return accepted{}, err
 	}
 
@@ -119,7 +105,11 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 		MessageID: res.MessageID, Events: src.Events,
 	})
 	if src.Confirmer != nil {
-		if ev, err = s.confirm(c, src, m, ev); err != nil {
+		resource := ev.Subject
+		if ev, err = s.confirm(c, src, ev); err != nil {
+			if _, refused := errors.AsType[*verify.Error](err); refused {
+				s.refuse(c, ep, m, err, body, receivedAt, resource, "event not confirmed by the platform")
+			}
 			return accepted{}, err
 		}
 	}
@@ -143,6 +133,30 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 			Uint64("seq", ack.Seq).Bool("duplicate", ack.Duplicate).Msg("stored")
 	}
 	return accepted{ID: ev.ID, Duplicate: ack.Duplicate, Type: ev.Type, Subject: subject, Stream: ack.Stream, Seq: ack.Seq}, nil
+}
+
+// refuse records a request refused for what it proves (its signature, its timestamp, or an event
+// the platform does not confirm): the metric, a warning, and a copy on the quarantine. resource
+// names the event's resource when it got that far.
+func (s *Server) refuse(c echo.Context, ep *endpoint, m *metrics.Source, err error, body []byte, receivedAt time.Time, resource, msg string) {
+	reason := verify.ReasonOf(err)
+	m.VerificationFailed(reason)
+	line := s.requestLog(c, ep.source.Load().Name).Warn().Str("reason", reason).Str("remote", c.RealIP())
+	if resource != "" {
+		line = line.Str("resource", resource)
+	}
+	if ep.quarantine != "" {
+		// Before the answer, within the quarantine's own short deadline; a failure to keep the
+		// request never changes the answer.
+		seq, qerr := s.quarantine(c, ep, err, body, receivedAt)
+		m.Quarantined(qerr == nil)
+		if qerr != nil {
+			line = line.AnErr("quarantine_error", qerr)
+		} else {
+			line = line.Uint64("quarantine_seq", seq)
+		}
+	}
+	line.Msg(msg)
 }
 
 // requestLog is the logger of a request that is refused or fails. It is built only then, so a

@@ -13,10 +13,12 @@ import (
 )
 
 // Quarantine keeps the requests refused for their signature or timestamp, so an operator can
-// verify them again once a secret is fixed. broker.Quarantine implements it: Keep must return
+// verify them again once a secret is fixed, and those whose event the platform's API did not
+// confirm (a forged callback made with a leaked token, or a genuine one the source cannot confirm),
+// so an operator can see who forges and recover what was genuine. broker.Quarantine implements it: Keep must return
 // within a short bound of its own, since the platform's 401 waits for it.
 //
-// Only verification refusals (401) are kept. Unknown sources (404), oversized bodies (413) and
+// Only verification and confirmation refusals (401) are kept. Unknown sources (404), oversized bodies (413) and
 // rate-limited requests (429) are not: anyone can send those in any amount, and keeping them
 // would let strangers fill the quarantine with junk and push out the requests worth re-checking.
 type Quarantine interface {

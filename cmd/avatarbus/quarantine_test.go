@@ -16,6 +16,7 @@ import (
 	"github.com/avatarbus/avatarbus/broker/brokertest"
 	"github.com/avatarbus/avatarbus/ingest"
 	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/platformapi"
 )
 
 // wrongSecret is a well-formed Standard Webhooks secret that is not the one requests are signed
@@ -169,5 +170,40 @@ func TestServeQuarantinesAndLimits(t *testing.T) {
 	}
 	if last.status != http.StatusTooManyRequests || last.body["error"] != "rate_limited" {
 		t.Fatalf("third request of a burst of 2 (the 401 took a token): %d %s", last.status, last.raw)
+	}
+}
+
+// TestVerifyFromQuarantineUnconfirmed: a callback kept because the platform's API did not confirm
+// it passed verification; verify says so, with what the platform said, and exits 1.
+func TestVerifyFromQuarantineUnconfirmed(t *testing.T) {
+	srv := brokertest.RunJetStream(t)
+	cfgYAML := fmt.Sprintf(`nats: { url: %q }
+sources:
+  - name: did
+    platform: did
+    secrets: ["tok-0123456789"]
+`, srv.ClientURL())
+	cfg := mustLoadConfig(t, cfgYAML)
+	bcfg, err := brokerConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := broker.Open(ctx, bcfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	seq, err := b.Quarantine().Keep(ctx, "quarantine.avatar.did", &broker.Refused{Source: "did", Reason: platformapi.ReasonUnconfirmed,
+		Detail: `the platform does not know talk "tlk_forged" (404)`, ReceivedAt: time.Now(), Path: "/webhooks/did", QueryDropped: true,
+		Body: []byte(`{"id":"tlk_forged","status":"done"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "", "verify", "--from-quarantine", strconv.FormatUint(seq, 10), "--config", writeFile(t, t.TempDir(), "c.yaml", cfgYAML))
+	if r.code() != 1 || !strings.Contains(r.stdout, "refused unconfirmed") ||
+		!strings.Contains(r.stdout, `did not confirm it: the platform does not know talk "tlk_forged" (404)`) || strings.Contains(r.stdout, "invalid:") {
+		t.Fatalf("exit %d, err %v\n%s", r.code(), r.err, r.stdout)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/platformapi"
 	"github.com/avatarbus/avatarbus/verify"
 )
 
@@ -113,7 +114,8 @@ secrets of the source it was sent to, as the config now has them (after fixing a
 --source / --platform and --secret. Timestamps are judged as of the time avatarbus received the
 request, so a request refused as stale is still stale; give --at to judge it as of another time.
 The query string is never kept (a token source's token travels there), so token sources cannot be
-re-checked this way.`,
+re-checked this way. A request refused as "unconfirmed" (confirm: fetch) passed verification; the
+command prints what the platform's API said and exits 1.`,
 		Args: cobra.NoArgs,
 		Example: `  avatarbus verify --platform standardwebhooks --secret whsec_... \
     --header 'webhook-id: msg_1' --header 'webhook-timestamp: 1614265330' \
@@ -146,6 +148,12 @@ re-checked this way.`,
 			}
 			fmt.Fprintf(out, "quarantined request %d: source %s, refused %s, received %s, request id %s\n",
 				*fromQuarantine, r.Source, r.Reason, r.ReceivedAt.UTC().Format(time.RFC3339), r.RequestID)
+			if r.Reason == platformapi.ReasonUnconfirmed {
+				// Its token or signature passed; the platform's API refused the event. Nothing to
+				// re-check here (the token is never kept): say what the platform said.
+				fmt.Fprintf(out, "passed verification, then the platform's API did not confirm it: %s\n", r.Detail)
+				return &exitError{code: 1, err: errors.New("event not confirmed by the platform")}
+			}
 			if sf.platform == "" && sf.source == "" {
 				sf.source = r.Source // the source it was sent to, with the config's current secrets
 				if _, _, err := sf.resolve(cmd); err != nil {
