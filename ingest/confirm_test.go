@@ -26,20 +26,34 @@ import (
 // serveSources runs ingest with sources on a fresh in-process JetStream and returns its URL, the
 // server (for Reload) and a JetStream client for assertions.
 func serveSources(t *testing.T, sources []ingest.Source) (string, *ingest.Server, jetstream.JetStream) {
+	return serveSourcesWith(t, sources, false)
+}
+
+// serveSourcesWith is serveSources, with the quarantine stream AVATAR_QUARANTINE when quarantine.
+func serveSourcesWith(t *testing.T, sources []ingest.Source, quarantine bool) (string, *ingest.Server, jetstream.JetStream) {
 	t.Helper()
 	srv := brokertest.RunJetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	b, err := broker.Open(ctx, broker.Config{
+	bcfg := broker.Config{
 		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
 		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
 			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
-	}, zerolog.Nop())
+	}
+	if quarantine {
+		bcfg.Quarantine = &broker.QuarantineConfig{Name: "AVATAR_QUARANTINE", Subjects: subjects.QuarantineSubjects("avatar"),
+			Replicas: 1, MaxAge: time.Hour, MaxBytes: 8 << 20}
+	}
+	b, err := broker.Open(ctx, bcfg, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	base, ing := serveIngest(t, ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: zerolog.Nop()})
+	cfg := ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: zerolog.Nop()}
+	if q := b.Quarantine(); q != nil {
+		cfg.Quarantine = q
+	}
+	base, ing := serveIngest(t, cfg)
 	_, js := brokertest.Connect(t, srv.ClientURL())
 	return base, ing, js
 }
@@ -227,24 +241,9 @@ func TestUnconfirmedIsQuarantined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := brokertest.RunJetStream(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := broker.Open(ctx, broker.Config{
-		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
-		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
-			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
-		Quarantine: &broker.QuarantineConfig{Name: "AVATAR_QUARANTINE", Subjects: subjects.QuarantineSubjects("avatar"),
-			Replicas: 1, MaxAge: time.Hour, MaxBytes: 8 << 20},
-	}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	url, _ := serveIngest(t, ingest.Config{SubjectPrefix: "avatar", Publisher: b.Publisher(), Quarantine: b.Quarantine(), Log: zerolog.Nop(),
-		Sources: []ingest.Source{{Name: "did", Preset: preset(t, "did"), Confirmer: conf,
-			Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}})}}})
-	_, js := brokertest.Connect(t, srv.ClientURL())
+	url, _, js := serveSourcesWith(t, []ingest.Source{{Name: "did", Preset: preset(t, "did"), Confirmer: conf,
+		Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}})}}, true)
+	ctx := context.Background()
 
 	forged := `{"id":"tlk_forged","status":"done","result_url":"https://evil.example/x.mp4"}`
 	if a := post(t, url+"/webhooks/did?token="+didToken, nil, forged); a.status != http.StatusUnauthorized || a.body["error"] != platformapi.ReasonUnconfirmed {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/broker/brokertest"
+	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/ingest"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/platformapi"
@@ -42,6 +43,22 @@ func startWiredIngest(t *testing.T, cfgYAML string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	b := openWiredBroker(t, cfg)
+	srv := ingest.New(ingest.Config{Sources: sources, SubjectPrefix: cfg.Stream.SubjectPrefix, Publisher: b.Publisher(),
+		Log: zerolog.Nop(), Quarantine: quarantineOf(b), HTTP: httpConfig(cfg)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	return "http://" + ln.Addr().String()
+}
+
+// openWiredBroker opens the broker of cfg as serve does, checking that its quarantine is on by
+// default, and closes it when the test ends.
+func openWiredBroker(t *testing.T, cfg *config.Config) *broker.Broker {
+	t.Helper()
 	bcfg, err := brokerConfig(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -56,15 +73,7 @@ func startWiredIngest(t *testing.T, cfgYAML string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
-	srv := ingest.New(ingest.Config{Sources: sources, SubjectPrefix: cfg.Stream.SubjectPrefix, Publisher: b.Publisher(),
-		Log: zerolog.Nop(), Quarantine: quarantineOf(b), HTTP: httpConfig(cfg)})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	return "http://" + ln.Addr().String()
+	return b
 }
 
 // TestVerifyFromQuarantine: a genuine request refused because the configured secret was wrong is
@@ -183,18 +192,9 @@ sources:
     platform: did
     secrets: ["tok-0123456789"]
 `, srv.ClientURL())
-	cfg := mustLoadConfig(t, cfgYAML)
-	bcfg, err := brokerConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	b := openWiredBroker(t, mustLoadConfig(t, cfgYAML))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	b, err := broker.Open(ctx, bcfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
 	seq, err := b.Quarantine().Keep(ctx, "quarantine.avatar.did", &broker.Refused{Source: "did", Reason: platformapi.ReasonUnconfirmed,
 		Detail: `the platform does not know talk "tlk_forged" (404)`, ReceivedAt: time.Now(), Path: "/webhooks/did", QueryDropped: true,
 		Body: []byte(`{"id":"tlk_forged","status":"done"}`)})
