@@ -2,6 +2,7 @@ package reliability_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -107,27 +108,46 @@ func streamLeader(js jetstream.JetStream, c faultyCluster) int {
 }
 
 // waitReplicasCurrent waits until the stream's followers have caught up (the restarted node
-// included), so that what is read back is what every replica holds.
+// included), so that what is read back is what every replica holds. On failure it says what the
+// stream reported last.
 func waitReplicasCurrent(t *testing.T, js jetstream.JetStream) {
 	t.Helper()
-	waitFor(t, 30*time.Second, "all replicas current", func() bool {
+	if last, ok := replicasCurrent(js, 60*time.Second); !ok {
+		t.Fatalf("replicas not all current within 60s: %s", last)
+	}
+}
+
+// replicasCurrent waits up to timeout until both followers of the stream are current; it returns
+// false and what the stream reported last when they are not.
+func replicasCurrent(js jetstream.JetStream, timeout time.Duration) (string, bool) {
+	last := "no answer"
+	deadline := time.Now().Add(timeout)
+	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
 		s, err := js.Stream(ctx, reliability.StreamName)
-		if err != nil {
-			return false
-		}
-		info := s.CachedInfo()
-		if info.Cluster == nil || len(info.Cluster.Replicas) != 2 {
-			return false
-		}
-		for _, r := range info.Cluster.Replicas {
-			if !r.Current || r.Lag > 0 || r.Offline {
-				return false
+		cancel()
+		switch {
+		case err != nil:
+			last = err.Error()
+		case s.CachedInfo().Cluster == nil:
+			last = "no cluster info"
+		default:
+			ci := s.CachedInfo().Cluster
+			current := len(ci.Replicas) == 2
+			last = "leader " + ci.Leader
+			for _, r := range ci.Replicas {
+				last += fmt.Sprintf("; %s current=%v lag=%d offline=%v", r.Name, r.Current, r.Lag, r.Offline)
+				current = current && r.Current && r.Lag == 0 && !r.Offline
+			}
+			if current {
+				return last, true
 			}
 		}
-		return true
-	})
+		if time.Now().After(deadline) {
+			return last, false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // TestClusterQuorumLoss stops two of three nodes under load: with no majority nothing can be

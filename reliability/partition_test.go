@@ -1,9 +1,7 @@
 package reliability_test
 
 import (
-	"net"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,12 +17,12 @@ import (
 func TestSilentPartition(t *testing.T) {
 	skipShort(t)
 	c := brokertest.RunCluster(t, 3)
-	link := newPartitionableLink(t, "127.0.0.1:"+strconv.Itoa(brokertest.Port(c.Server(0))))
+	link := brokertest.NewLink(t, "127.0.0.1:"+strconv.Itoa(brokertest.Port(c.Server(0))))
 	const publishTimeout = time.Second
 	// Only the link is given: the other nodes are learned from the cluster, as a client given one
 	// seed URL learns them.
 	// Pings every 500ms: a stale connection is declared after ~1.5s (serve's default is 5s).
-	st := startStack(t, reliability.StackConfig{NATSURL: "nats://" + link.addr(), Replicas: 3, PublishTimeout: publishTimeout,
+	st := startStack(t, reliability.StackConfig{NATSURL: "nats://" + link.Addr(), Replicas: 3, PublishTimeout: publishTimeout,
 		PingInterval: 500 * time.Millisecond})
 	js := jetStream(t, c.URLs())
 	waitFor(t, 20*time.Second, "stream leader elected", func() bool { return c.StreamLeader(reliability.StreamName) >= 0 })
@@ -35,12 +33,12 @@ func TestSilentPartition(t *testing.T) {
 	if load.okSince(time.Time{}) == 0 {
 		t.Fatal("no 2xx before the partition")
 	}
-	link.partition()
+	link.Cut()
 	cut := time.Now()
 	waitFor(t, 20*time.Second, "2xx while the partition lasts (failover to another node)", func() bool { return load.okSince(cut.Add(time.Second)) > 0 })
 	t.Logf("partitioned from node 0; stores resumed after %s", recoveredAfter(load, cut))
 	time.Sleep(phase)
-	link.heal()
+	link.Heal()
 	healed := time.Now()
 	time.Sleep(phase)
 	if load.okSince(healed) == 0 {
@@ -55,123 +53,65 @@ func TestSilentPartition(t *testing.T) {
 	t.Logf("stream: %d messages, %d events accepted, %d stored although answered 503", stored, len(tally.accepted), unanswered)
 }
 
-// partitionableLink is a TCP proxy on loopback to one server. partition stops it forwarding in
-// both directions, on open and on new connections, without closing anything; heal resumes it.
-type partitionableLink struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	cut    bool
-	closed bool
-	healed *sync.Cond
-	conns  []net.Conn
-}
+// TestClusterPartition cuts the stream leader's node off from the two others (its route
+// connections stop carrying anything, without closing) under load from two avatarbus instances:
+// one connected to a node of the majority, one to the cut-off leader itself. The majority elects
+// a new leader and its avatarbus stores again while the partition lasts; the minority's avatarbus
+// answers 503, never 2xx, since nothing can be stored without a majority; after the partition
+// heals both store again, the old leader catches up, and every event answered 2xx is stored
+// exactly once.
+func TestClusterPartition(t *testing.T) {
+	skipShort(t)
+	c := brokertest.RunPartitionableCluster(t, 3)
+	const publishTimeout = time.Second
+	startStack(t, reliability.StackConfig{NATSURL: c.URLs(), Replicas: 3, PublishTimeout: publishTimeout}) // creates the stream
+	js := jetStream(t, c.URLs())
+	waitFor(t, 20*time.Second, "stream leader elected", func() bool { return c.StreamLeader(reliability.StreamName) >= 0 })
+	leader := c.StreamLeader(reliability.StreamName)
+	majorityNode := (leader + 1) % 3
+	majority := startStack(t, reliability.StackConfig{NATSURL: c.ClientURL(majorityNode), Replicas: 3, PublishTimeout: publishTimeout})
+	minority := startStack(t, reliability.StackConfig{NATSURL: c.ClientURL(leader), Replicas: 3, PublishTimeout: publishTimeout})
 
-func newPartitionableLink(t *testing.T, target string) *partitionableLink {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &partitionableLink{ln: ln, target: target}
-	l.healed = sync.NewCond(&l.mu)
-	go l.accept()
-	t.Cleanup(l.close)
-	return l
-}
+	loadA := startLoad(&reliability.Load{URL: majority.URL, Prefix: "majority", Workers: 3})
+	loadB := startLoad(&reliability.Load{URL: minority.URL, Prefix: "minority", Workers: 3})
+	phase := bounded(2*time.Second, 10*time.Second)
+	time.Sleep(phase)
+	c.Partition(leader)
+	cut := time.Now()
+	waitFor(t, 30*time.Second, "2xx on the majority side while the partition lasts", func() bool {
+		return loadA.okSince(cut.Add(publishTimeout)) > 0
+	})
+	t.Logf("leader %s cut off; the majority (%s) stored again after %s", c.Name(leader), c.Name(majorityNode), recoveredAfter(loadA, cut.Add(publishTimeout)))
+	time.Sleep(phase)
+	c.Heal(leader)
+	healed := time.Now()
+	waitFor(t, 30*time.Second, "2xx on the former minority side after the partition healed", func() bool { return loadB.okSince(healed) > 0 })
+	t.Logf("partition healed; %s's avatarbus stored again after %s", c.Name(leader), recoveredAfter(loadB, healed))
+	time.Sleep(phase)
+	resultsA, resultsB := loadA.stop(), loadB.stop()
 
-func (l *partitionableLink) addr() string { return l.ln.Addr().String() }
-
-func (l *partitionableLink) partition() {
-	l.mu.Lock()
-	l.cut = true
-	l.mu.Unlock()
-}
-
-func (l *partitionableLink) heal() {
-	l.mu.Lock()
-	l.cut = false
-	l.mu.Unlock()
-	l.healed.Broadcast()
-}
-
-// waitHealed blocks while the link is cut; it returns false once the link is closed.
-func (l *partitionableLink) waitHealed() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for l.cut && !l.closed {
-		l.healed.Wait()
-	}
-	return !l.closed
-}
-
-func (l *partitionableLink) accept() {
-	for {
-		down, err := l.ln.Accept()
-		if err != nil {
-			return
-		}
-		go l.serve(down)
-	}
-}
-
-// track keeps c to close with the link; it closes c at once when the link is closed already.
-func (l *partitionableLink) track(c net.Conn) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		_ = c.Close()
-		return false
-	}
-	l.conns = append(l.conns, c)
-	return true
-}
-
-func (l *partitionableLink) serve(down net.Conn) {
-	if !l.track(down) || !l.waitHealed() { // a connection opened during the partition hangs, like a SYN into a void
-		return
-	}
-	up, err := net.Dial("tcp", l.target)
-	if err != nil {
-		_ = down.Close()
-		return
-	}
-	if !l.track(up) {
-		_ = down.Close()
-		return
-	}
-	go l.pipe(up, down)
-	l.pipe(down, up)
-}
-
-// pipe copies src to dst, holding what it read while the link is cut, as the network would.
-func (l *partitionableLink) pipe(dst, src net.Conn) {
-	defer func() { _ = dst.Close(); _ = src.Close() }()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if !l.waitHealed() {
-				return
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
+	// Cut off from the majority, nothing sent to the old leader after the cut can be stored.
+	during := 0
+	for _, r := range resultsB {
+		if r.Start.After(cut) && r.End.Before(healed) {
+			during++
+			if r.OK() {
+				t.Errorf("%s answered %d by the cut-off node: stored without a majority", r.EventID, r.Status)
 			}
 		}
-		if err != nil {
-			return
-		}
 	}
-}
-
-func (l *partitionableLink) close() {
-	_ = l.ln.Close()
-	l.mu.Lock()
-	conns := l.conns
-	l.conns, l.closed = nil, true
-	l.mu.Unlock()
-	l.healed.Broadcast()
-	for _, c := range conns {
-		_ = c.Close()
+	if during == 0 {
+		t.Fatal("no request reached the cut-off node during the partition")
 	}
+	tally := checkLoad(t, append(resultsA, resultsB...), publishTimeout+2*time.Second)
+	// Every acknowledged event is on the majority, which the stream is read from. The old leader
+	// catching up is nats-server's business: it usually does within seconds, but a catch-up can
+	// stall (seen once here: 2301 behind for a minute; cf. nats-io/nats-server#6964), so it is
+	// reported, not required.
+	if last, ok := replicasCurrent(js, 30*time.Second); !ok {
+		t.Logf("the old leader had not caught up after 30s: %s", last)
+	}
+	stored, unanswered := checkStoredOnce(t, js, tally)
+	t.Logf("%s; %d requests to the cut-off node during the partition, none 2xx", tally, during)
+	t.Logf("stream: %d messages, %d events accepted, %d stored although answered 503", stored, len(tally.accepted), unanswered)
 }

@@ -68,6 +68,7 @@ type Cluster struct {
 	mu      sync.Mutex
 	servers []*server.Server // nil while a node is stopped
 	opts    []*server.Options
+	links   [][]*Link // links[i][j] carries node i's route connections to node j; nil without links
 }
 
 // RunCluster starts an n-node JetStream cluster (file storage, fresh stores) on free loopback
@@ -75,18 +76,54 @@ type Cluster struct {
 // ends.
 func RunCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return runCluster(t, n, false)
+}
+
+// RunPartitionableCluster is RunCluster with every route connection between two nodes going
+// through a Link, so that Partition cuts a node off from the others while its clients still reach
+// it, and Heal joins it back. The nodes ping each other every second, so a cut route is noticed
+// within seconds rather than minutes.
+func RunPartitionableCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	return runCluster(t, n, true)
+}
+
+func runCluster(t testing.TB, n int, viaLinks bool) *Cluster {
+	t.Helper()
 	ports := FreePorts(t, 2*n) // a client and a route port per node, known before any node starts
 	routes := make([]string, n)
 	for i := range n {
 		routes[i] = fmt.Sprintf("nats-route://127.0.0.1:%d", ports[n+i])
 	}
 	c := &Cluster{t: t, servers: make([]*server.Server, n), opts: make([]*server.Options, n)}
+	if viaLinks {
+		c.links = make([][]*Link, n)
+		for i := range n {
+			c.links[i] = make([]*Link, n)
+			for j := range n {
+				if i != j {
+					c.links[i][j] = NewLink(t, fmt.Sprintf("127.0.0.1:%d", ports[n+j]))
+				}
+			}
+		}
+	}
 	for i := range n {
 		o := Options(t.TempDir())
 		o.ServerName = fmt.Sprintf("n%d", i+1)
 		o.Port = ports[i]
 		o.Cluster = server.ClusterOpts{Name: "brokertest", Host: "127.0.0.1", Port: ports[n+i]}
 		o.Routes = server.RoutesFromStr(strings.Join(routes, ","))
+		if viaLinks {
+			var via []string
+			for j := range n {
+				if j != i {
+					via = append(via, "nats-route://"+c.links[i][j].Addr())
+				}
+			}
+			o.Routes = server.RoutesFromStr(strings.Join(via, ","))
+			o.Cluster.NoAdvertise = true // nodes must not learn, and use, each other's direct addresses
+			o.PingInterval, o.MaxPingsOut = time.Second, 2
+		}
 		c.opts[i] = o
 	}
 	for i := range n {
@@ -135,6 +172,29 @@ func (c *Cluster) start(i int) *server.Server {
 	return srv
 }
 
+// Partition cuts node i off from every other node of a cluster started by RunPartitionableCluster:
+// its route connections stop carrying anything, without being closed. Its clients still reach it.
+func (c *Cluster) Partition(i int) { c.eachLinkOf(i, (*Link).Cut) }
+
+// Heal ends the partition of node i.
+func (c *Cluster) Heal(i int) { c.eachLinkOf(i, (*Link).Heal) }
+
+func (c *Cluster) eachLinkOf(i int, f func(*Link)) {
+	c.t.Helper()
+	if c.links == nil {
+		c.t.Fatalf("brokertest: the cluster was not started by RunPartitionableCluster")
+	}
+	for j := range c.links {
+		if j != i {
+			f(c.links[i][j])
+			f(c.links[j][i])
+		}
+	}
+}
+
+// ClientURL returns node i's client URL, whether it runs or not.
+func (c *Cluster) ClientURL(i int) string { return fmt.Sprintf("nats://127.0.0.1:%d", c.opts[i].Port) }
+
 // Size is the number of nodes, running or stopped.
 func (c *Cluster) Size() int { return len(c.opts) }
 
@@ -152,8 +212,8 @@ func (c *Cluster) Name(i int) string { return c.opts[i].ServerName }
 // that should fail over is given.
 func (c *Cluster) URLs() string {
 	urls := make([]string, len(c.opts))
-	for i, o := range c.opts {
-		urls[i] = fmt.Sprintf("nats://127.0.0.1:%d", o.Port)
+	for i := range c.opts {
+		urls[i] = c.ClientURL(i)
 	}
 	return strings.Join(urls, ",")
 }
