@@ -145,7 +145,8 @@ func newDLQRedriveCommand() *cobra.Command {
 				// Deleted only once accepted: a crash between the two sends it once more next time,
 				// which receivers deduplicate by webhook-id (the event id), never loses it.
 				if err := dlq.DeleteMsg(ctx, l.dlqSeq); err != nil {
-					return fmt.Errorf("dead letter %d was delivered but not deleted (a redrive would send it again): %w", l.dlqSeq, err)
+					stoppedAt = l
+					return fmt.Errorf("delivered but not deleted, so a redrive would send it again: %w", err)
 				}
 				sent++
 				_, err := fmt.Fprintf(out, "sent %d (%s, %s)\n", l.dlqSeq, l.Subject, l.eventID())
