@@ -109,14 +109,21 @@ type rebuilder struct {
 // idKey. The answer must name the same resource; when it names none, id is added, so the event id
 // stays the deterministic one ("did:{id}:{status}") and a redelivery is a duplicate.
 func (b rebuilder) rebuild(ev *envelope.Event, body json.RawMessage, idKey, id, what string) (*envelope.Event, error) {
-	body, err := withID(body, idKey, id)
+	body, err := sameResource(body, idKey, id, what)
 	if err != nil {
-		if errors.Is(err, errOtherResource) {
-			return nil, unconfirmed("the platform answered for another %s than %s", what, quoteID(id))
-		}
 		return nil, err
 	}
 	return b.normalize(ev, body), nil
+}
+
+// sameResource is withID for the platform's answer about the resource id (a what): an answer that
+// names another resource is refused as unconfirmed.
+func sameResource(body json.RawMessage, idKey, id, what string) (json.RawMessage, error) {
+	body, err := withID(body, idKey, id)
+	if errors.Is(err, errOtherResource) {
+		return nil, unconfirmed("the platform answered for another %s than %s", what, quoteID(id))
+	}
+	return body, err
 }
 
 // normalize makes the event to publish from body, a payload shaped like the platform's callback.
@@ -268,10 +275,7 @@ func (c *heygenConfirmer) Confirm(ctx context.Context, ev *envelope.Event) (*env
 	if err != nil {
 		return nil, fetchFailed(err, "video", id)
 	}
-	if video, err = withID(video, "id", id); err != nil {
-		if errors.Is(err, errOtherResource) {
-			return nil, unconfirmed("the platform answered for another video than %s", quoteID(id))
-		}
+	if video, err = sameResource(video, "id", id, "video"); err != nil {
 		return nil, err
 	}
 	if cb.EventData.CallbackID != "" {

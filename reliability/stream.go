@@ -24,8 +24,9 @@ const fetchAttempts = 10
 
 // StreamIDs reads every message of stream through an ordered consumer and returns how many
 // messages carry each Nats-Msg-Id. It checks on the way that each header equals the envelope id in
-// the body (ErrIDMismatch otherwise) and that each body is an envelope (ErrNotEnvelope). A failed fetch (a cluster node that has just rejoined may
-// route a request nowhere for a moment) resumes after the last message read, with a new consumer.
+// the body (ErrIDMismatch otherwise) and that each body is an envelope (ErrNotEnvelope). A failed
+// fetch (a cluster node that has just rejoined may route a request nowhere for a moment) resumes
+// after the last message read, with a new consumer.
 func StreamIDs(ctx context.Context, js jetstream.JetStream, stream string) (map[string]int, error) {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
