@@ -178,24 +178,7 @@ func TestClusterQuorumLoss(t *testing.T) {
 	results := load.stop()
 
 	tally := checkLoad(t, results, publishTimeout+2*time.Second)
-	during, duplicates := 0, 0
-	for _, r := range results {
-		if r.Start.After(lost) && r.End.Before(back) {
-			during++
-			switch {
-			case r.OK() && r.Duplicate:
-				// A retry of an event committed before the loss: the leader answers from its
-				// dedup table, which holds only committed messages (an uncommitted id is a
-				// conflict error, not a duplicate ack). The event is stored; the 2xx is true.
-				duplicates++
-			case r.OK():
-				t.Errorf("%s answered %d (stored) without a majority", r.EventID, r.Status)
-			}
-		}
-	}
-	if during == 0 {
-		t.Fatal("no request was answered while the majority was lost")
-	}
+	during, duplicates := noStoreWithoutMajority(t, results, lost, back)
 	waitReplicasCurrent(t, js)
 	stored, unanswered := checkStoredOnce(t, js, tally)
 	t.Logf("%s; %d answered without a majority, none stored (%d retries of earlier events answered as duplicates); stores resumed %s after a second node returned",

@@ -179,6 +179,32 @@ func checkLoad(t *testing.T, results []reliability.Result, limit time.Duration) 
 	return c
 }
 
+// noStoreWithoutMajority fails t for a request started after from and answered before to, while
+// its server had no majority, that was answered 2xx as newly stored, and when no request fell in
+// that window. A 2xx duplicate is allowed: a retry of an event committed before, answered from the
+// leader's dedup table, which holds only committed messages (an uncommitted id is a conflict
+// error, not a duplicate ack); that event is stored and the 2xx is true. It returns how many
+// requests fell in the window and how many of them were such duplicates.
+func noStoreWithoutMajority(t *testing.T, results []reliability.Result, from, to time.Time) (during, duplicates int) {
+	t.Helper()
+	for _, r := range results {
+		if !r.Start.After(from) || !r.End.Before(to) {
+			continue
+		}
+		during++
+		switch {
+		case r.OK() && r.Duplicate:
+			duplicates++
+		case r.OK():
+			t.Errorf("%s answered %d (stored) without a majority", r.EventID, r.Status)
+		}
+	}
+	if during == 0 {
+		t.Fatal("no request was answered while there was no majority")
+	}
+	return during, duplicates
+}
+
 // checkStoredOnce fails t unless every event answered 2xx is in the stream exactly once and no
 // event is stored twice. It returns the number of stored messages and of stored events that were
 // never answered 2xx (a publish acked after its request had already been answered 503: allowed,
