@@ -11,10 +11,12 @@ import (
 // DID is D-ID's API (https://api.d-id.com), used to fetch a talk or a clip back. Sources and labels:
 //
 //   - GET /talks/{id} and GET /clips/{id} return the talk and the clip object: CONFIRMED,
-//     https://docs.d-id.com/reference/clips-overview ("GET https://api.d-id.com/clips/<id> | Get a
-//     specific clip") and the talks reference;
-//   - auth is HTTP Basic: THIRD-PARTY (community clients send "Basic <key>"). A key of the form
-//     "user:password" is sent as is, any other key as the user name with an empty password.
+//     https://docs.d-id.com/reference/talks-overview and https://docs.d-id.com/reference/clips-overview
+//     ("GET https://api.d-id.com/clips/<id> | Get a specific clip"), and D-ID's OpenAPI as mirrored
+//     in tryAGI/DId src/libs/DId/openapi.json @935b251 (GetTalkDto, GetClipResponse);
+//   - auth is HTTP Basic with the key from D-ID Studio, "in this format: API_USERNAME:API_PASSWORD":
+//     CONFIRMED, https://docs.d-id.com/reference/basic-authentication. A key of that form is
+//     sent as is, any other key as the user name with an empty password.
 type DID struct{ c *client }
 
 // NewDID returns a D-ID client.
