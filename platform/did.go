@@ -14,9 +14,10 @@ func init() { Register(did{}) }
 // the event name is the kind + "." + the status: talk.done, talk.error, clip.done, clip.rejected …
 // Sources and labels (docs/platforms/did.md has the full table):
 //
-//   - talks are `tlk_…` with `object: "talk"`, clips `clp_…` with `object: "clip"`, each fetched
-//     back from its own collection (GET /talks/{id}, GET /clips/{id}): CONFIRMED,
-//     https://docs.d-id.com/reference/clips-overview (create and get examples);
+//   - talks are `tlk_…` with `object: "talk"` (CONFIRMED, https://docs.d-id.com/reference/talks-overview),
+//     clips `clp_…` with `object: "clip"` (CONFIRMED, https://docs.d-id.com/reference/clips-overview,
+//     create and get examples), each fetched back from its own collection (GET /talks/{id},
+//     GET /clips/{id});
 //   - `user_data` "will be added to the clip response and webhook": CONFIRMED, de-id/agents-sdk
 //     src/types/stream/api/clip.ts (a string there; an object, Record<string, any>, in
 //     src/types/stream/api/talk.ts), so both spellings are read;
