@@ -233,7 +233,8 @@ func (c *tavusConfirmer) Confirm(ctx context.Context, ev *envelope.Event) (*enve
 
 // conversation confirms a conversation callback: the conversation must exist and list an event
 // of the same event_type, which is what gets published (conversation_id added when the listed
-// event omits it).
+// event omits it). A mapped event not listed yet is ErrPending (503, retried); an unmapped one is
+// refused.
 func (c *tavusConfirmer) conversation(ctx context.Context, ev *envelope.Event, id, eventType string) (*envelope.Event, error) {
 	conv, err := c.api.Conversation(ctx, id)
 	if err != nil {
@@ -256,6 +257,13 @@ func (c *tavusConfirmer) conversation(ctx context.Context, ev *envelope.Event, i
 		return json.Unmarshal(e, &t) == nil && t.EventType == eventType
 	})
 	if i < 0 {
+		if ev.Type == envelope.TypeUnrecognized {
+			// An event the source does not map (a guardrail or objective callback, whose names
+			// Tavus does not document) may never be listed: refusing it puts it on the
+			// quarantine, where it can be seen, instead of answering 503 for ever.
+			return nil, unconfirmed("tavus conversation %s lists no %s event, and it is no event this source maps: "+
+				"use a source without confirm for guardrail and objective callbacks", quoteID(id), quoteID(eventType))
+		}
 		return nil, fmt.Errorf("%w: tavus conversation %s lists no %s event", ErrPending, quoteID(id), quoteID(eventType))
 	}
 	return c.rebuild(ev, body.Events[i], "conversation_id", id, "conversation")

@@ -257,6 +257,22 @@ func TestTavusConfirmConversation(t *testing.T) {
 		t.Fatalf("not listed: err = %v, want ErrPending", err)
 	}
 
+	// An event the source does not map (a guardrail callback, say), not listed: refused, so it
+	// lands on the quarantine rather than being answered 503 for ever.
+	guardrail := `{"conversation_id":"c1","event_type":"conversation.guardrail_triggered","properties":{"guardrail_name":"g"}}`
+	base = platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v2/conversations/c1", Query: "verbose=true", Status: 200, Answer: conv})
+	_, err = confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", guardrail))
+	if !isUnconfirmed(err) || errors.Is(err, ErrPending) || !strings.Contains(err.Error(), "without confirm") {
+		t.Fatalf("unmapped, not listed: err = %v, want unconfirmed", err)
+	}
+	// The same event listed by Tavus: published as Tavus lists it (unrecognized, but confirmed).
+	listed := `{"conversation_id":"c1","status":"active","events":[{"event_type":"conversation.guardrail_triggered","properties":{"guardrail_name":"g"}}]}`
+	base = platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v2/conversations/c1", Query: "verbose=true", Status: 200, Answer: listed})
+	got, err = confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", guardrail))
+	if err != nil || got.Type != envelope.TypeUnrecognized || got.ID != "tavus:c1:conversation.guardrail_triggered" || got.Subject != "c1" {
+		t.Fatalf("unmapped, listed: %+v, %v", got, err)
+	}
+
 	// Unknown conversation: refused.
 	base = platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v2/conversations/c1", Query: "verbose=true", Status: 404, Answer: `{"message":"Conversation not found"}`})
 	if _, err = confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", cb)); !isUnconfirmed(err) {
