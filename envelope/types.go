@@ -19,6 +19,7 @@ const (
 	TypeVoiceRemovalNotice          = "avatar.voice.removal_notice"
 	TypeVoiceRemovalWithdrawn       = "avatar.voice.removal_withdrawn"
 	TypeVoiceRemoved                = "avatar.voice.removed"
+	TypeVoiceTranscriptionCompleted = "avatar.voice.transcription_completed"
 	TypeAccountCreditsLow           = "avatar.account.credits_low"
 	TypeUnrecognized                = "avatar.unrecognized"
 )
@@ -29,7 +30,7 @@ var types = []string{
 	TypePersonaReady, TypePersonaFailed, TypeBatchCompleted,
 	TypeConversationStarted, TypeConversationEnded, TypeConversationTranscriptReady,
 	TypeConversationRecordingReady, TypeConversationAnalysisReady, TypeConversationFailed,
-	TypeVoiceRemovalNotice, TypeVoiceRemovalWithdrawn, TypeVoiceRemoved,
+	TypeVoiceRemovalNotice, TypeVoiceRemovalWithdrawn, TypeVoiceRemoved, TypeVoiceTranscriptionCompleted,
 	TypeAccountCreditsLow, TypeUnrecognized,
 }
 

@@ -58,13 +58,16 @@ func serveSourcesWith(t *testing.T, sources []ingest.Source, quarantine bool) (s
 	return base, ing, js
 }
 
-// fakeDID is D-ID's GET /talks/{id}: it knows one talk, and can be made to fail or hang.
+// fakeDID is D-ID's GET /talks/{id} and GET /clips/{id}: it knows one talk and one clip, and can be
+// made to fail or hang.
 type fakeDID struct {
 	calls atomic.Int32
 	mode  atomic.Value // "up", "down", "hang"
 }
 
 const knownTalk = `{"id":"tlk_known","status":"done","result_url":"https://d-id.example/tlk_known.mp4","modified_at":"2026-01-01T00:00:09Z"}`
+
+const knownClip = `{"id":"clp_known","status":"done","result_url":"https://d-id.example/clp_known.mp4","modified_at":"2026-01-01T00:00:19Z","user_data":{"order":"o1"}}`
 
 func (f *fakeDID) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.calls.Add(1)
@@ -82,6 +85,10 @@ func (f *fakeDID) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Method == http.MethodGet && r.URL.Path == "/talks/tlk_known" {
 		_, _ = w.Write([]byte(knownTalk))
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/clips/clp_known" {
+		_, _ = w.Write([]byte(knownClip))
 		return
 	}
 	w.WriteHeader(http.StatusNotFound)
@@ -175,6 +182,61 @@ func TestConfirmFetchOnJetStream(t *testing.T) {
 	a = post(t, hook, h, `{"id":"`+strings.Repeat("x", 300)+`","status":"done"}`)
 	if msg, _ := a.body["message"].(string); a.status != http.StatusUnauthorized || len(msg) > 200 {
 		t.Fatalf("long id: %d %q", a.status, msg)
+	}
+}
+
+// TestConfirmClipOnJetStream: a D-ID clip callback on a confirm source is fetched from
+// GET /clips/{id} and stored (it was refused and lost when only /talks was asked); an unknown clip
+// is refused 401 unconfirmed and not stored.
+func TestConfirmClipOnJetStream(t *testing.T) {
+	api := &fakeDID{}
+	api.mode.Store("up")
+	fake := httptest.NewServer(api)
+	t.Cleanup(fake.Close)
+	conf, err := platformapi.NewConfirmer(preset(t, "did"), "did", nil, platformapi.Options{Base: fake.URL, Key: "did-api-key", Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, _, js := serveSources(t, []ingest.Source{{
+		Name: "did", Preset: preset(t, "did"), Confirmer: conf,
+		Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}}),
+	}})
+	hook := url + "/webhooks/did?token=" + didToken
+	h := http.Header{"Content-Type": {"application/json"}}
+
+	a := post(t, hook, h, `{"id":"clp_forged","object":"clip","status":"done"}`)
+	if a.status != http.StatusUnauthorized || a.body["error"] != platformapi.ReasonUnconfirmed {
+		t.Fatalf("unknown clip: %d %v", a.status, a.body)
+	}
+	if n := streamMsgs(t, js); n != 0 {
+		t.Fatalf("unknown clip stored: %d messages", n)
+	}
+
+	a = post(t, hook, h, `{"id":"clp_known","object":"clip","status":"done","user_data":"forged"}`)
+	if a.status != http.StatusOK || a.body["id"] != "did:clp_known:done" || a.body["subject"] != "avatar.video.completed.did" {
+		t.Fatalf("known clip: %d %v", a.status, a.body)
+	}
+	s, err := js.Stream(context.Background(), "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := s.GetLastMsgForSubject(context.Background(), "avatar.video.completed.did")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := envelope.Unmarshal(msg.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.PlatformEvent != "clip.done" || ev.CorrelationID != `{"order":"o1"}` || ev.Data.MediaURL != "https://d-id.example/clp_known.mp4" ||
+		string(ev.Data.Raw) != knownClip || msg.Header.Get("Nats-Msg-Id") != "did:clp_known:done" {
+		t.Fatalf("stored event not built from the fetched clip: %s %q %+v", ev.PlatformEvent, ev.CorrelationID, ev.Data)
+	}
+	if a = post(t, hook, h, `{"id":"clp_known","status":"done"}`); a.status != http.StatusOK || a.body["duplicate"] != true {
+		t.Fatalf("redelivery: %d %v", a.status, a.body)
+	}
+	if n := streamMsgs(t, js); n != 1 {
+		t.Fatalf("%d messages, want 1", n)
 	}
 }
 

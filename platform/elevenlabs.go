@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/avatarbus/avatarbus/envelope"
@@ -10,10 +11,22 @@ import (
 func init() { Register(elevenlabs{}) }
 
 // elevenlabs normalizes ElevenLabs webhooks: {"type": "...", "event_timestamp": <unix s>,
-// "data": {...}}. Post-call events name the conversation in data.conversation_id; the data of
-// post_call_transcription is the GET Conversation object (with metadata.call_duration_secs),
-// post_call_audio carries the call's audio as base64 (bodies of several MiB). The fields of
-// call_initiation_failure and of the voice_* events are unconfirmed.
+// "data": {...}}. Sources and labels (docs/platforms/elevenlabs.md has the full table):
+//
+//   - post-call events name the conversation in data.conversation_id; post_call_transcription's data
+//     is the GET Conversation object (metadata.call_duration_secs); post_call_audio's data is
+//     {agent_id, conversation_id, full_audio}, the whole call as base64 MP3 (CONFIRMED,
+//     elevenlabs/elevenlabs-docs fern/conversational-ai/pages/workflows/post-call-webhook.mdx);
+//   - call_initiation_failure's data is {agent_id, conversation_id, failure_reason:
+//     busy|no-answer|unknown, metadata: {type: twilio|sip, body}} (CONFIRMED, ElevenLabs post-call
+//     webhooks page, https://elevenlabs.io/docs/agents-platform/workflows/post-call-webhooks,
+//     "Call initiation failure webhook examples");
+//   - speech-to-text results are type speech_to_text_transcription with data {request_id,
+//     transcription, webhook_metadata} (THIRD-PARTY: community receivers agree; the vendor's
+//     cookbook, elevenlabs/elevenlabs-docs fern/docs/pages/developer-guides/cookbooks/speech-to-text/
+//     webhooks.mdx, shows the bare transcription as the body and checks for
+//     "speech_to_text.completed" in its own sample code, so that name is read too);
+//   - the voice_* payloads (voice_id): UNCONFIRMED.
 //
 // ElevenLabs signs with `ElevenLabs-Signature: t=<unix>,v0=<hex>` over "<t>.<body>", which is the
 // elevenlabs scheme.
@@ -26,6 +39,8 @@ var elevenlabsEvents = map[string]string{
 	"voice_removal_notice":           envelope.TypeVoiceRemovalNotice,
 	"voice_removal_notice_withdrawn": envelope.TypeVoiceRemovalWithdrawn,
 	"voice_removed":                  envelope.TypeVoiceRemoved,
+	"speech_to_text_transcription":   envelope.TypeVoiceTranscriptionCompleted,
+	"speech_to_text.completed":       envelope.TypeVoiceTranscriptionCompleted,
 }
 
 func (elevenlabs) Name() string { return "elevenlabs" }
@@ -46,19 +61,25 @@ func (e elevenlabs) Normalize(in Input) envelope.Event {
 	name := eventName(body.str("type"))
 	ev.PlatformEvent = name
 	data := body.object("data")
-	if strings.HasPrefix(name, "voice_") {
+	switch {
+	case strings.HasPrefix(name, "voice_"):
 		ev.Data.ResourceID = data.str("voice_id", "conversation_id")
-	} else {
+	case strings.HasPrefix(name, "speech_to_text"):
+		// request_id is what the convert call answers with webhook=true; transcription_id is
+		// what some receivers read instead (THIRD-PARTY).
+		ev.Data.ResourceID = data.str("request_id", "transcription_id")
+	default:
 		ev.Data.ResourceID = data.str("conversation_id", "voice_id")
 	}
 	ev.ID = envelope.ID("elevenlabs", name, ev.Data.ResourceID)
 	if t := body.unixTime("event_timestamp"); !t.IsZero() {
 		ev.Time = t
 	}
-	// webhook_metadata is the caller's own value, echoed (speech to text); only a string is an id.
-	ev.CorrelationID = data.str("webhook_metadata")
+	// webhook_metadata is the caller's own value, echoed (speech to text); an object is kept as
+	// compact JSON.
+	ev.CorrelationID = correlation(data, "webhook_metadata")
 	if ev.CorrelationID == "" {
-		ev.CorrelationID = body.str("webhook_metadata")
+		ev.CorrelationID = correlation(body, "webhook_metadata")
 	}
 
 	typ, known := canonicalType(name, in, elevenlabsEvents)
@@ -67,10 +88,20 @@ func (e elevenlabs) Normalize(in Input) envelope.Event {
 	}
 	ev.Type = typ
 	ev.Data.Status = statusFor(typ)
+	if typ == envelope.TypeVoiceTranscriptionCompleted {
+		ev.Data.Status = "completed"
+	}
 	ev.Data.DurationSeconds = data.object("metadata").duration("call_duration_secs")
 	if ev.Data.Status == "failed" {
-		// "failure reasons and metadata" (ElevenLabs docs); the field names are unconfirmed.
-		ev.Data.Error = failure(data, "failure_reason", "error", "message")
+		// call_initiation_failure: failure_reason (busy, no-answer, unknown) is the code; the SIP
+		// provider's metadata.body.error_reason, else an error or message field, the message.
+		code, msg := data.str("failure_reason"), data.object("metadata").object("body").str("error_reason")
+		if f := failure(data, "error", "message"); f != nil && msg == "" {
+			code, msg = cmp.Or(code, f.Code), f.Message
+		}
+		if code != "" || msg != "" {
+			ev.Data.Error = &envelope.Error{Code: code, Message: msg}
+		}
 	}
 	return finish(ev, in)
 }

@@ -18,8 +18,18 @@ func init() { Register(tavus{}) }
 //   - replica callbacks carry `replica_id` and `status` and neither a video nor a conversation id:
 //     the event name is "replica." + status.
 //
-// Tavus does not sign its callbacks (no scheme is documented), so the default verification is a
-// secret token in the callback URL.
+// Sources and labels (docs/platforms/tavus.md has the full table): the conversation envelope, the
+// event names and the properties keys shutdown_reason, transcript [{role, content}], recording
+// {bucket_name, s3_key, duration} and analysis are CONFIRMED by
+// https://docs.tavus.io/sections/webhooks-and-callbacks; recording_ready's storage_provider and
+// storage_uri by https://docs.tavus.io/sections/conversational-video-interface/quickstart/conversation-recordings;
+// the video and replica payloads by https://docs.tavus.io/sections/troubleshooting/api-callbacks.
+// Guardrails (a guardrail's own callback_url, https://docs.tavus.io/api-reference/guardrails/create-guardrails)
+// and objectives also call back, but their event names and payloads are not documented
+// (UNCONFIRMED): they arrive as avatar.unrecognized, never dropped, with their conversation_id.
+//
+// Tavus does not sign its callbacks (no scheme is documented: UNCONFIRMED absence), so the default
+// verification is a secret token in the callback URL.
 type tavus struct{}
 
 var tavusEvents = map[string]string{
@@ -57,14 +67,15 @@ func (t tavus) Normalize(in Input) envelope.Event {
 	case body.str("replica_id") != "" && body.str("conversation_id") == "":
 		return t.replica(ev, body, in)
 	}
-	// No kind known (a guardrail or objective callback, say): keep what names the resource.
+	// No kind known (a guardrail or objective callback without event_type, say): keep what names
+	// the resource.
 	ev.Data.ResourceID = body.str("conversation_id")
 	return finish(ev, in)
 }
 
-// conversation reads {conversation_id, event_type, message_type, timestamp, properties}. What
-// properties hold (shutdown_reason, transcript, s3_key, analysis) has no normalized field and stays
-// in raw.
+// conversation reads {conversation_id, event_type, message_type, timestamp, properties}. Of what
+// properties hold, a recording's storage_uri (media_url) and duration (seconds assumed) are
+// normalized; shutdown_reason, transcript, bucket_name, s3_key and analysis stay in raw.
 func (tavus) conversation(ev envelope.Event, body fields, in Input) envelope.Event {
 	name := eventName(body.str("event_type"))
 	ev.PlatformEvent = name
@@ -79,6 +90,11 @@ func (tavus) conversation(ev envelope.Event, body fields, in Input) envelope.Eve
 	}
 	ev.Type = typ
 	ev.Data.Status = statusFor(typ)
+	if typ == envelope.TypeConversationRecordingReady {
+		props := body.object("properties")
+		ev.Data.MediaURL = props.str("storage_uri")
+		ev.Data.DurationSeconds = props.duration("duration")
+	}
 	return finish(ev, in)
 }
 

@@ -160,21 +160,42 @@ func withID(obj json.RawMessage, key, id string) (json.RawMessage, error) {
 	return json.Marshal(fields)
 }
 
-// didConfirmer confirms D-ID talk callbacks with GET /talks/{id}.
+// didConfirmer confirms D-ID callbacks: talks with GET /talks/{id}, clips with GET /clips/{id}.
 type didConfirmer struct {
 	api *DID
 	rebuilder
 }
 
-// Confirm fetches the talk and publishes it as D-ID describes it now: a callback claiming "done"
-// for a talk D-ID reports as "error" publishes talk.error.
+// Confirm fetches the talk or clip and publishes it as D-ID describes it now: a callback claiming
+// "done" for a talk D-ID reports as "error" publishes talk.error. A clip is what the did preset
+// named clip.<status> (its object field or clp_ id prefix), or any clp_ id; the rest are talks.
 func (c *didConfirmer) Confirm(ctx context.Context, ev *envelope.Event) (*envelope.Event, error) {
 	id := ev.Data.ResourceID
-	talk, err := c.api.Talk(ctx, id)
-	if err != nil {
-		return nil, fetchFailed(err, "talk", id)
+	if !strings.HasPrefix(ev.PlatformEvent, "clip.") && !strings.HasPrefix(id, "clp_") {
+		talk, err := c.api.Talk(ctx, id)
+		if err != nil {
+			return nil, fetchFailed(err, "talk", id)
+		}
+		return c.rebuild(ev, talk, "id", id, "talk")
 	}
-	return c.rebuild(ev, talk, "id", id, "talk")
+	clip, err := c.api.Clip(ctx, id)
+	if err != nil {
+		return nil, fetchFailed(err, "clip", id)
+	}
+	clip, err = sameResource(clip, "id", id, "clip")
+	if err != nil {
+		return nil, err
+	}
+	if !strings.HasPrefix(id, "clp_") {
+		// Only the callback's object field said "clip": say it in the answer too, so the preset
+		// rebuilds a clip event (an answer calling itself something else is refused).
+		if clip, err = withID(clip, "object", "clip"); errors.Is(err, errOtherResource) {
+			return nil, unconfirmed("the platform answered for another object than clip %s", quoteID(id))
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	return c.normalize(ev, clip), nil
 }
 
 // tavusConfirmer confirms Tavus video callbacks with GET /v2/videos/{id} and conversation
@@ -212,7 +233,8 @@ func (c *tavusConfirmer) Confirm(ctx context.Context, ev *envelope.Event) (*enve
 
 // conversation confirms a conversation callback: the conversation must exist and list an event
 // of the same event_type, which is what gets published (conversation_id added when the listed
-// event omits it).
+// event omits it). A mapped event not listed yet is ErrPending (503, retried); an unmapped one is
+// refused.
 func (c *tavusConfirmer) conversation(ctx context.Context, ev *envelope.Event, id, eventType string) (*envelope.Event, error) {
 	conv, err := c.api.Conversation(ctx, id)
 	if err != nil {
@@ -235,6 +257,13 @@ func (c *tavusConfirmer) conversation(ctx context.Context, ev *envelope.Event, i
 		return json.Unmarshal(e, &t) == nil && t.EventType == eventType
 	})
 	if i < 0 {
+		if ev.Type == envelope.TypeUnrecognized {
+			// An event the source does not map (a guardrail or objective callback, whose names
+			// Tavus does not document) may never be listed: refusing it puts it on the
+			// quarantine, where it can be seen, instead of answering 503 for ever.
+			return nil, unconfirmed("tavus conversation %s lists no %s event, and it is no event this source maps: "+
+				"use a source without confirm for guardrail and objective callbacks", quoteID(id), quoteID(eventType))
+		}
 		return nil, fmt.Errorf("%w: tavus conversation %s lists no %s event", ErrPending, quoteID(id), quoteID(eventType))
 	}
 	return c.rebuild(ev, body.Events[i], "conversation_id", id, "conversation")

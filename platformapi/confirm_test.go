@@ -127,6 +127,97 @@ func TestDIDConfirmRefusals(t *testing.T) {
 	}
 }
 
+func TestDIDConfirmClip(t *testing.T) {
+	// D-ID's GET /clips/{id} example (docs.d-id.com/reference/clips-overview), shortened.
+	fetched := `{"id":"clp_auvOUSOANX95VaLCKb2Il","status":"done","modified_at":"2023-03-22T21:34:01.025Z","duration":2,` +
+		`"result_url":"https://d-id-clips-prod.s3.us-west-2.amazonaws.com/clp_auvOUSOANX95VaLCKb2Il/amy.mp4","user_data":{"order":"o7"}}`
+	tests := []struct {
+		name, callback string
+	}{
+		{"by id prefix", `{"id":"clp_auvOUSOANX95VaLCKb2Il","status":"done","result_url":"https://evil.example/x.mp4"}`},
+		{"by object", `{"id":"clp_auvOUSOANX95VaLCKb2Il","object":"clip","status":"error"}`},
+		{"prefix even when the status is missing", `{"id":"clp_auvOUSOANX95VaLCKb2Il"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/clips/clp_auvOUSOANX95VaLCKb2Il",
+				Header: map[string]string{"Authorization": didBasic, "Accept": "application/json", "User-Agent": "avatarbus"},
+				Status: 200, Answer: fetched})
+			got, err := confirmer(t, "did", base).Confirm(ctx, callback(t, "did", tt.callback))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ID != "did:clp_auvOUSOANX95VaLCKb2Il:done" || got.Type != envelope.TypeVideoCompleted || got.PlatformEvent != "clip.done" {
+				t.Fatalf("got id %q type %q event %q", got.ID, got.Type, got.PlatformEvent)
+			}
+			if got.Data.MediaURL != "https://d-id-clips-prod.s3.us-west-2.amazonaws.com/clp_auvOUSOANX95VaLCKb2Il/amy.mp4" ||
+				got.CorrelationID != `{"order":"o7"}` || string(got.Data.Raw) != fetched {
+				t.Fatalf("not built from the fetched clip: correlation %q %+v", got.CorrelationID, got.Data)
+			}
+		})
+	}
+}
+
+func TestDIDConfirmClipNamedByObjectOnly(t *testing.T) {
+	// The id has no clp_ prefix; the callback's object says clip. The answer, which omits object,
+	// is published as a clip.
+	base := platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/clips/c_1", Status: 200, Answer: `{"id":"c_1","status":"done"}`})
+	got, err := confirmer(t, "did", base).Confirm(ctx, callback(t, "did", `{"id":"c_1","object":"clip","status":"done"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PlatformEvent != "clip.done" || got.ID != "did:c_1:done" || !strings.Contains(string(got.Data.Raw), `"object":"clip"`) {
+		t.Fatalf("got event %q id %q raw %s", got.PlatformEvent, got.ID, got.Data.Raw)
+	}
+	// An answer from /clips that calls itself a talk is refused.
+	base = platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/clips/c_1", Status: 200, Answer: `{"id":"c_1","object":"talk","status":"done"}`})
+	if _, err := confirmer(t, "did", base).Confirm(ctx, callback(t, "did", `{"id":"c_1","object":"clip","status":"done"}`)); !isUnconfirmed(err) {
+		t.Fatalf("err = %v, want unconfirmed", err)
+	}
+}
+
+func TestDIDConfirmClipRefusals(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		calls      []platformapitest.Call
+		unconfirm  bool
+		sentinel   error
+		detailPart string
+	}{
+		{"unknown clip", `{"id":"clp_forged","status":"done"}`,
+			[]platformapitest.Call{{Method: "GET", Path: "/clips/clp_forged", Status: 404, Answer: `{"kind":"NotFoundError","description":"clip not found"}`}},
+			true, nil, `the platform does not know clip "clp_forged" (404)`},
+		{"answer for another clip", `{"id":"clp_a","status":"done"}`,
+			[]platformapitest.Call{{Method: "GET", Path: "/clips/clp_a", Status: 200, Answer: `{"id":"clp_b","status":"done"}`}},
+			true, nil, `another clip than "clp_a"`},
+		{"a clip is never looked up as a talk", `{"id":"clp_c","object":"clip","status":"done"}`,
+			[]platformapitest.Call{{Method: "GET", Path: "/clips/clp_c", Status: 404, Answer: `{}`}}, true, nil, "clip"},
+		{"our key refused", `{"id":"clp_1","status":"done"}`,
+			[]platformapitest.Call{{Method: "GET", Path: "/clips/clp_1", Status: 401, Answer: `{}`}}, false, ErrUnauthorized, ""},
+		{"down", `{"id":"clp_1","status":"done"}`,
+			[]platformapitest.Call{{Method: "GET", Path: "/clips/clp_1", Status: 502, Answer: `{}`}}, false, ErrServer, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := platformapitest.Serve(t, tt.calls...)
+			got, err := confirmer(t, "did", base).Confirm(ctx, callback(t, "did", tt.body))
+			if got != nil || err == nil {
+				t.Fatalf("got %+v, %v; want a refusal", got, err)
+			}
+			if isUnconfirmed(err) != tt.unconfirm {
+				t.Fatalf("err = %v; unconfirmed = %v, want %v", err, isUnconfirmed(err), tt.unconfirm)
+			}
+			if tt.sentinel != nil && !errors.Is(err, tt.sentinel) {
+				t.Fatalf("err = %v, want %v", err, tt.sentinel)
+			}
+			if !strings.Contains(err.Error(), tt.detailPart) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.detailPart)
+			}
+		})
+	}
+}
+
 func TestTavusConfirmVideo(t *testing.T) {
 	fetched := `{"video_id":"v1","status":"ready","download_url":"https://tavus/v1.mp4","hosted_url":"https://videos.tavus.io/video/v1","updated_at":"2026-01-01 00:00:09.000000"}`
 	base := platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v2/videos/v1", Header: map[string]string{"x-api-key": testKey}, Status: 200, Answer: fetched})
@@ -164,6 +255,22 @@ func TestTavusConfirmConversation(t *testing.T) {
 	_, err = confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", cb))
 	if !errors.Is(err, ErrPending) || isUnconfirmed(err) {
 		t.Fatalf("not listed: err = %v, want ErrPending", err)
+	}
+
+	// An event the source does not map (a guardrail callback, say), not listed: refused, so it
+	// lands on the quarantine rather than being answered 503 for ever.
+	guardrail := `{"conversation_id":"c1","event_type":"conversation.guardrail_triggered","properties":{"guardrail_name":"g"}}`
+	base = platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v2/conversations/c1", Query: "verbose=true", Status: 200, Answer: conv})
+	_, err = confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", guardrail))
+	if !isUnconfirmed(err) || errors.Is(err, ErrPending) || !strings.Contains(err.Error(), "without confirm") {
+		t.Fatalf("unmapped, not listed: err = %v, want unconfirmed", err)
+	}
+	// The same event listed by Tavus: published as Tavus lists it (unrecognized, but confirmed).
+	listed := `{"conversation_id":"c1","status":"active","events":[{"event_type":"conversation.guardrail_triggered","properties":{"guardrail_name":"g"}}]}`
+	base = platformapitest.Serve(t, platformapitest.Call{Method: "GET", Path: "/v2/conversations/c1", Query: "verbose=true", Status: 200, Answer: listed})
+	got, err = confirmer(t, "tavus", base).Confirm(ctx, callback(t, "tavus", guardrail))
+	if err != nil || got.Type != envelope.TypeUnrecognized || got.ID != "tavus:c1:conversation.guardrail_triggered" || got.Subject != "c1" {
+		t.Fatalf("unmapped, listed: %+v, %v", got, err)
 	}
 
 	// Unknown conversation: refused.

@@ -8,7 +8,12 @@ import (
 )
 
 // Tavus is Tavus's API (https://tavusapi.com, header x-api-key), used to fetch videos and
-// conversations back.
+// conversations back. Sources: the x-api-key header, CONFIRMED, https://docs.tavus.io/llms-full.txt
+// ("Authentication"); GET /v2/videos/{video_id}, CONFIRMED,
+// https://docs.tavus.io/api-reference/video-request/get-video;
+// GET /v2/conversations/{conversation_id}?verbose=true returning `events` (with shutdown_reason and
+// the transcript), CONFIRMED, https://docs.tavus.io/api-reference/conversations/get-conversation.
+// Replicas, guardrails and objectives are not fetched back.
 type Tavus struct{ c *client }
 
 // NewTavus returns a Tavus client.
