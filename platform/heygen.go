@@ -55,17 +55,18 @@ var heygenEvents = map[string]string{
 var heygenResourceKeys = []string{"video_translate_id", "video_translation_id", "video_id", "session_id", "render_id",
 	"lipsync_id", "avatar_id", "photo_avatar_id", "group_id", "batch_id", "clip_id", "project_id", "id"}
 
-// heygenEventIDHeader carries HeyGen's event id, the same on every redelivery (CONFIRMED,
+// HeyGenEventIDHeader carries HeyGen's event id, the same on every redelivery (CONFIRMED,
 // developers.heygen.com/docs/webhooks). It is not signed, so it is reported as platformeventid but
 // never becomes the envelope id: whoever captured a signed body could resend it under a new header
 // value and have it stored twice.
-const heygenEventIDHeader = "Heygen-Event-Id"
+const HeyGenEventIDHeader = "Heygen-Event-Id"
 
 func (heygen) Name() string { return "heygen" }
 
 func (heygen) DefaultVerify() verify.Config {
+	// The hmac scheme checks TimestampHeader against its default tolerance, 5 min, as HeyGen asks.
 	return verify.Config{Scheme: "hmac", Header: "Heygen-Signature", Algorithm: "sha256", Encoding: "hex",
-		Content: "body", TimestampHeader: "Heygen-Timestamp", Tolerance: 5 * time.Minute}
+		Content: "body", TimestampHeader: "Heygen-Timestamp"}
 }
 
 // RetryHorizon: HeyGen retries failed deliveries with exponential backoff for up to 24 h.
@@ -95,7 +96,7 @@ func (h heygen) Normalize(in Input) envelope.Event {
 		ev.PlatformEventID = data.str("event_id")
 	}
 	if ev.PlatformEventID == "" && in.Header != nil {
-		ev.PlatformEventID = in.Header.Get(heygenEventIDHeader)
+		ev.PlatformEventID = in.Header.Get(HeyGenEventIDHeader)
 	}
 	if t := heygenTime(body); !t.IsZero() {
 		ev.Time = t
@@ -153,6 +154,16 @@ func heygenTime(body fields) time.Time {
 		return t
 	}
 	return body.isoTime("created_at")
+}
+
+// HeyGenEventID returns the Heygen-Event-Id a HeyGen delivery of body carries: its event_id, or ""
+// when the body has none. `avatarbus trigger` uses it to send what HeyGen sends.
+func HeyGenEventID(body []byte) string {
+	f, ok := parseObject(body)
+	if !ok {
+		return ""
+	}
+	return f.str("event_id")
 }
 
 var (
