@@ -8,7 +8,10 @@ import (
 	"strconv"
 )
 
-// HeyGen is HeyGen's v3 webhook endpoint API (https://api.heygen.com, header X-Api-Key).
+// HeyGen is HeyGen's v3 webhook endpoint API (https://api.heygen.com, header X-Api-Key). The
+// endpoints, bodies and answers used here are CONFIRMED in developers.heygen.com/docs/webhooks
+// (create, list, update, delete, rotate-secret; list answers carry secret: null) and
+// developers.heygen.com/docs/webhook-events (event-types); facts: docs/platforms/heygen.md.
 type HeyGen struct{ c *client }
 
 // NewHeyGen returns a HeyGen client.
