@@ -143,9 +143,10 @@ func heygenID(name string, body, data fields) string {
 	return "" // finish uses the body digest
 }
 
-// heygenTime reads the top-level created_at of v3 bodies as the event time. The docs example shows it
-// without stating its unit (UNCONFIRMED), so unix seconds, unix milliseconds and RFC 3339 are all
-// read; anything else (null, garbage) leaves the receive time.
+// heygenTime reads the top-level created_at of v3 bodies as the event time. The docs example, as
+// quoted (THIRD-PARTY, fixture avatar_video.success.v3-docs.json), writes RFC 3339; the format is
+// not specified (UNCONFIRMED), so unix seconds and milliseconds are read too; anything else (null,
+// garbage) leaves the receive time.
 func heygenTime(body fields) time.Time {
 	if n, ok := body.number("created_at"); ok && n > 1e11 && n < 1e14 {
 		return representable(time.UnixMilli(int64(n)).UTC())
