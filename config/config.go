@@ -94,8 +94,11 @@ type Stream struct {
 	Replicas int `yaml:"replicas"`
 	// MaxAge is how long messages are kept, default 720h; > 0.
 	MaxAge Duration `yaml:"max_age"`
-	// DuplicateWindow is the JetStream de-duplication window, default 1h; it
-	// must be > 0, <= MaxAge and at least every source's tolerance.
+	// DuplicateWindow is the JetStream de-duplication window, default 48h: it
+	// covers the documented retry horizons of the presets (HeyGen 24h, Svix
+	// ~27.6h; docs/dedup-memory.md has the memory cost). It must be > 0,
+	// <= MaxAge and at least every source's tolerance; serve warns when it is
+	// shorter than a configured source's retry horizon.
 	DuplicateWindow Duration `yaml:"duplicate_window"`
 	// MaxBytes caps the stream size; 0 (the default) is unlimited.
 	MaxBytes Size `yaml:"max_bytes"`

@@ -61,7 +61,7 @@ func Default() Config {
 			SubjectPrefix:   "avatar",
 			Replicas:        1,
 			MaxAge:          Duration(720 * time.Hour),
-			DuplicateWindow: Duration(time.Hour),
+			DuplicateWindow: Duration(48 * time.Hour),
 			MaxBytes:        0,
 		},
 		Log: Log{Level: "info"},

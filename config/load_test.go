@@ -33,7 +33,7 @@ func TestDefaultIsValid(t *testing.T) {
 		"stream.subject_prefix":   c.Stream.SubjectPrefix == "avatar",
 		"stream.replicas":         c.Stream.Replicas == 1,
 		"stream.max_age":          c.Stream.MaxAge.Std() == 720*time.Hour,
-		"stream.duplicate_window": c.Stream.DuplicateWindow.Std() == time.Hour,
+		"stream.duplicate_window": c.Stream.DuplicateWindow.Std() == 48*time.Hour,
 		"stream.max_bytes":        c.Stream.MaxBytes == 0,
 		"log.level":               c.Log.Level == "info",
 		"log.format":              c.Log.Format == "",

@@ -28,7 +28,8 @@ func TestCloudEventsSDKReadsEnvelope(t *testing.T) {
 		t.Fatalf("attributes differ: %s", ce)
 	}
 	ext := ce.Extensions()
-	if ext["platform"] != "heygen" || ext["platformevent"] != "avatar_video.success" {
+	if ext["platform"] != "heygen" || ext["platformevent"] != "avatar_video.success" ||
+		ext["platformeventid"] != "evt_1" {
 		t.Fatalf("extensions differ: %v", ext)
 	}
 	if ce.DataContentType() != "application/json" {

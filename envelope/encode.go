@@ -38,6 +38,10 @@ func appendEvent(b []byte, e *Event, raw []byte) ([]byte, bool) {
 		b = append(b, `,"platformevent":`...)
 		b = appendString(b, e.PlatformEvent)
 	}
+	if e.PlatformEventID != "" {
+		b = append(b, `,"platformeventid":`...)
+		b = appendString(b, e.PlatformEventID)
+	}
 	if e.CorrelationID != "" {
 		b = append(b, `,"correlationid":`...)
 		b = appendString(b, e.CorrelationID)

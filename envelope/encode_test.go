@@ -41,7 +41,7 @@ func TestMarshalWritesWhatEncodingJSONWrites(t *testing.T) {
 	at := time.Date(2026, 11, 26, 10, 0, 0, 120000000, time.FixedZone("x", 5*3600+1800))
 	full := Event{SpecVersion: SpecVersion, ID: "acme:<id>&\u2028\u2029", Source: "/platforms/acme", Type: TypeVideoFailed,
 		Subject: "v\"\\\b\f\n\r\t\x01\x1f\x7f é 😀 \xff", Time: at, DataContentType: DataContentType, Platform: "acme",
-		PlatformEvent: "video.failed", CorrelationID: "c-1", ReceivedAt: at.UTC(),
+		PlatformEvent: "video.failed", PlatformEventID: "evt_<1>", CorrelationID: "c-1", ReceivedAt: at.UTC(),
 		Data: Data{ResourceID: "v", Status: "failed", MediaURL: "https://x/a?b=1&c=<2>", ThumbnailURL: "t", GifURL: "g",
 			CaptionsURL: "c", PageURL: "p", DurationSeconds: f(59.5), Error: &Error{Code: "E1", Message: "boom"},
 			Raw: json.RawMessage(`{"a": "<not escaped>" }`)}}
@@ -76,7 +76,7 @@ func TestMarshalWritesWhatEncodingJSONWrites(t *testing.T) {
 // learn it (and this list with it), or published events would silently lack it.
 func TestEncoderKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type]string{
-		reflect.TypeFor[Event](): "specversion id source type subject,omitempty time datacontenttype platform platformevent,omitempty correlationid,omitempty receivedat data",
+		reflect.TypeFor[Event](): "specversion id source type subject,omitempty time datacontenttype platform platformevent,omitempty platformeventid,omitempty correlationid,omitempty receivedat data",
 		reflect.TypeFor[Data](): "resource_id,omitempty status,omitempty media_url,omitempty thumbnail_url,omitempty gif_url,omitempty " +
 			"captions_url,omitempty page_url,omitempty duration_seconds,omitempty error,omitempty raw",
 		reflect.TypeFor[Error](): "code,omitempty message,omitempty",

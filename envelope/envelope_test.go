@@ -16,7 +16,7 @@ func sample() *envelope.Event {
 		SpecVersion: envelope.SpecVersion, ID: "heygen:avatar_video.success:v1",
 		Source: envelope.SourceFor("heygen"), Type: envelope.TypeVideoCompleted, Subject: "v1",
 		Time: at, DataContentType: envelope.DataContentType, Platform: "heygen",
-		PlatformEvent: "avatar_video.success", ReceivedAt: at,
+		PlatformEvent: "avatar_video.success", PlatformEventID: "evt_1", ReceivedAt: at,
 		Data: envelope.Data{ResourceID: "v1", Status: "completed", Raw: json.RawMessage(`{"a":1}`)},
 	}
 }

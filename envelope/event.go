@@ -28,6 +28,10 @@ type Event struct {
 	DataContentType string    `json:"datacontenttype"`
 	Platform        string    `json:"platform"`
 	PlatformEvent   string    `json:"platformevent,omitempty"`
+	// PlatformEventID is the platform's own id of the event (HeyGen's event_id), for consumers who
+	// look an event up in the platform's history. It is informational: the envelope id, which
+	// deduplicates, may be derived otherwise (see each preset).
+	PlatformEventID string    `json:"platformeventid,omitempty"`
 	CorrelationID   string    `json:"correlationid,omitempty"`
 	ReceivedAt      time.Time `json:"receivedat"`
 	Data            Data      `json:"data"`

@@ -52,5 +52,8 @@ func (e *Event) Validate() error {
 	if strings.ContainsAny(e.PlatformEvent, "\x00\n\r") {
 		bad("platformevent", "contains control characters")
 	}
+	if strings.ContainsAny(e.PlatformEventID, "\x00\n\r") {
+		bad("platformeventid", "contains control characters")
+	}
 	return errors.Join(errs...)
 }

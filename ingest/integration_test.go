@@ -257,6 +257,7 @@ func TestHeyGenSignedRequest(t *testing.T) {
 	}
 	h := http.Header{}
 	h.Set(vc.Header, sig)
+	h.Set(vc.TimestampHeader, strconv.FormatInt(time.Now().Unix(), 10)) // required, not signed
 	a := post(t, st.url+"/webhooks/heygen", h, body)
 	if a.status != 200 || a.body["subject"] != "avatar.video.completed.heygen" || a.body["id"] != "heygen:avatar_video.success:v1" {
 		t.Fatalf("%d %v", a.status, a.body)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -248,6 +249,7 @@ func TestRateLimitAnswers429PerSource(t *testing.T) {
 	}
 	hh := http.Header{}
 	hh.Set(vc.Header, sig)
+	hh.Set(vc.TimestampHeader, strconv.FormatInt(time.Now().Unix(), 10)) // required, not signed
 	if a := post(t, st.url+"/webhooks/heygen", hh, heygenBody); a.status != 200 {
 		t.Fatalf("heygen while acme is limited: %d %v", a.status, a.body)
 	}

@@ -1,10 +1,19 @@
 package platform_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/textproto"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/verify"
 )
 
 func normalize(t *testing.T, preset, body string, mod ...func(*platform.Input)) envelope.Event {
@@ -132,5 +141,145 @@ func TestGenericSources(t *testing.T) {
 	bogus := normalize(t, "standardwebhooks", `{"type":"avatar.unrecognized"}`, mapping)
 	if bogus.Type != envelope.TypeUnrecognized {
 		t.Fatal(bogus.Type)
+	}
+}
+
+// TestHeyGenV3Fields: the fields of v3 bodies (platforms.md H5, H6) and their nulls.
+func TestHeyGenV3Fields(t *testing.T) {
+	secs := time.Date(2026, 3, 25, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name                  string
+		body                  string
+		resource, gif, page   string
+		time                  time.Time
+		platformEventID, typ  string
+		wantMediaURL, wantErr string
+	}{
+		{name: "gif_download_url and share page",
+			body:     `{"event_id":"e1","event_type":"avatar_video.success","created_at":1774440000,"event_data":{"video_id":"v1","url":"https://a/v1.mp4","gif_download_url":"https://a/v1.gif","video_page_url":"https://app/v1","video_share_page_url":"https://share/v1"}}`,
+			resource: "v1", gif: "https://a/v1.gif", page: "https://share/v1", time: secs, platformEventID: "e1", typ: envelope.TypeVideoCompleted, wantMediaURL: "https://a/v1.mp4"},
+		{name: "video_page_url alone", body: `{"event_type":"avatar_video.success","event_data":{"video_id":"v2","video_page_url":"https://app/v2"}}`,
+			resource: "v2", page: "https://app/v2", time: fixedClock, typ: envelope.TypeVideoCompleted},
+		{name: "created_at in milliseconds", body: `{"event_type":"avatar_video.success","created_at":1774440000000,"event_data":{"video_id":"v3"}}`,
+			resource: "v3", time: secs, typ: envelope.TypeVideoCompleted},
+		{name: "created_at RFC 3339", body: `{"event_type":"avatar_video.success","created_at":"2026-03-25T12:00:00Z","event_data":{"video_id":"v4"}}`,
+			resource: "v4", time: secs, typ: envelope.TypeVideoCompleted},
+		{name: "created_at as a numeric string", body: `{"event_type":"avatar_video.success","created_at":"1774440000","event_data":{"video_id":"v5"}}`,
+			resource: "v5", time: secs, typ: envelope.TypeVideoCompleted},
+		{name: "created_at garbage is the receive time", body: `{"event_type":"avatar_video.success","created_at":"yesterday","event_data":{"video_id":"v6"}}`,
+			resource: "v6", time: fixedClock, typ: envelope.TypeVideoCompleted},
+		{name: "nulls everywhere", body: `{"event_id":null,"event_type":"avatar_video.success","created_at":null,"event_data":{"video_id":"v7","url":null,"gif_download_url":null,"video_page_url":null,"video_share_page_url":null,"folder_id":null,"callback_id":null}}`,
+			resource: "v7", time: fixedClock, typ: envelope.TypeVideoCompleted},
+		{name: "event_data null", body: `{"event_type":"avatar_video.success","event_data":null}`, time: fixedClock, typ: envelope.TypeVideoCompleted},
+		{name: "video_translation_id", body: `{"event_type":"video_translate.success","event_data":{"video_translation_id":"tr1","url":"https://a/t.mp4"}}`,
+			resource: "tr1", time: fixedClock, typ: envelope.TypeTranslationCompleted, wantMediaURL: "https://a/t.mp4"},
+		{name: "session_id of a video agent", body: `{"event_type":"video_agent.fail","event_data":{"session_id":"s1","msg":"quota"}}`,
+			resource: "s1", time: fixedClock, typ: envelope.TypeVideoFailed, wantErr: "quota"},
+		{name: "render_id", body: `{"event_type":"hyperframes_video.success","event_data":{"render_id":"r1"}}`, resource: "r1", time: fixedClock, typ: envelope.TypeVideoCompleted},
+		{name: "lipsync_id", body: `{"event_type":"lipsync.success","event_data":{"lipsync_id":"l1"}}`, resource: "l1", time: fixedClock, typ: envelope.TypeUnrecognized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := normalize(t, "heygen", tt.body)
+			if ev.Type != tt.typ || ev.Data.ResourceID != tt.resource || ev.Data.GifURL != tt.gif || ev.Data.PageURL != tt.page {
+				t.Fatalf("type %q resource %q gif %q page %q", ev.Type, ev.Data.ResourceID, ev.Data.GifURL, ev.Data.PageURL)
+			}
+			if !ev.Time.Equal(tt.time) || ev.PlatformEventID != tt.platformEventID || ev.Data.MediaURL != tt.wantMediaURL {
+				t.Fatalf("time %s platformeventid %q media %q", ev.Time, ev.PlatformEventID, ev.Data.MediaURL)
+			}
+			if (tt.wantErr == "") != (ev.Data.Error == nil) || (ev.Data.Error != nil && ev.Data.Error.Message != tt.wantErr) {
+				t.Fatalf("error %+v", ev.Data.Error)
+			}
+		})
+	}
+}
+
+// TestHeyGenIDNeverFromAHeader: the envelope id (= Nats-Msg-Id) comes from the signed body only.
+// Heygen-Event-Id and a verifier's message id are unsigned for HeyGen: a captured body resent with
+// another header value must get the same id, or it would be stored twice.
+func TestHeyGenIDNeverFromAHeader(t *testing.T) {
+	withHeaders := func(eventID, msgID string) func(*platform.Input) {
+		return func(in *platform.Input) {
+			in.Header = textproto.MIMEHeader{"Heygen-Event-Id": {eventID}}
+			in.MessageID = msgID
+		}
+	}
+	tests := []struct {
+		name, body, wantID, wantPlatformEventID string
+	}{
+		{"body event_id", `{"event_id":"evt_1","event_type":"avatar_video.success","event_data":{"video_id":"v1"}}`, "heygen:evt_1", "evt_1"},
+		{"no event_id: name and resource", `{"event_type":"avatar_video.success","event_data":{"video_id":"v1"}}`, "heygen:avatar_video.success:v1", "hdr_A"},
+		{"no event_id, no resource: body digest", `{"event_type":"avatar_video.success","event_data":{}}`, "digest", "hdr_A"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := normalize(t, "heygen", tt.body, withHeaders("hdr_A", "msg_A"))
+			b := normalize(t, "heygen", tt.body, withHeaders("hdr_B", "msg_B"))
+			want := tt.wantID
+			if want == "digest" {
+				want = envelope.BodyID("heygen", []byte(tt.body))
+			}
+			if a.ID != want || b.ID != want {
+				t.Fatalf("ids %q and %q, want %q for both", a.ID, b.ID, want)
+			}
+			if a.PlatformEventID != tt.wantPlatformEventID {
+				t.Fatalf("platformeventid %q, want %q", a.PlatformEventID, tt.wantPlatformEventID)
+			}
+		})
+	}
+}
+
+// TestHeyGenDefaultVerify holds the preset's default verification to HeyGen's documented scheme
+// (developers.heygen.com/docs/webhooks, "Verifying Payloads"): Heygen-Signature = hex HMAC-SHA256 of
+// the raw body keyed with the whole whsec_ secret, computed here with crypto/hmac as Node's
+// crypto.createHmac('sha256', secret).update(rawBody).digest('hex') does; Heygen-Timestamp required
+// and within 5 min, but not signed.
+func TestHeyGenDefaultVerify(t *testing.T) {
+	p, _ := platform.Default().Lookup("heygen")
+	secret := "whsec_k7x9m2QhYw3v"
+	cfg := p.DefaultVerify()
+	cfg.Secrets = []string{secret}
+	v, err := verify.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"event_id":"evt_1","event_type":"avatar_video.success","event_data":{"video_id":"v1"}}`)
+	sign := func(key string) string {
+		m := hmac.New(sha256.New, []byte(key))
+		m.Write(body)
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	now := time.Unix(1774440000, 0)
+	ts := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).Unix(), 10) }
+	tests := []struct {
+		name   string
+		header textproto.MIMEHeader
+		reason string // "" = accepted
+	}{
+		{"documented", textproto.MIMEHeader{"Heygen-Signature": {sign(secret)}, "Heygen-Timestamp": {ts(0)}, "Heygen-Event-Id": {"evt_1"}}, ""},
+		{"timestamp changed: not signed, still accepted", textproto.MIMEHeader{"Heygen-Signature": {sign(secret)}, "Heygen-Timestamp": {ts(-4 * time.Minute)}}, ""},
+		{"secret without its whsec_ prefix", textproto.MIMEHeader{"Heygen-Signature": {sign(strings.TrimPrefix(secret, "whsec_"))}, "Heygen-Timestamp": {ts(0)}},
+			verify.ReasonSignatureMismatch},
+		{"wrong secret", textproto.MIMEHeader{"Heygen-Signature": {sign("whsec_other")}, "Heygen-Timestamp": {ts(0)}}, verify.ReasonSignatureMismatch},
+		{"older than 5 min", textproto.MIMEHeader{"Heygen-Signature": {sign(secret)}, "Heygen-Timestamp": {ts(-5*time.Minute - time.Second)}}, verify.ReasonTimestampTolerance},
+		{"missing timestamp", textproto.MIMEHeader{"Heygen-Signature": {sign(secret)}}, verify.ReasonMissingHeader},
+		{"old header name", textproto.MIMEHeader{"Signature": {sign(secret)}, "Heygen-Timestamp": {ts(0)}}, verify.ReasonMissingHeader},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := v.Verify(verify.Request{Header: tt.header, Body: body, Now: now})
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.MessageID != "" {
+					t.Fatalf("message id %q from an unsigned header", res.MessageID)
+				}
+				return
+			}
+			if !errors.Is(err, verify.ErrUnverified) || verify.ReasonOf(err) != tt.reason {
+				t.Fatalf("err %v, want reason %s", err, tt.reason)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/verify"
@@ -15,10 +16,11 @@ func init() { Register(synthesia{}) }
 // video object}. The video object has id, download (a time-limited URL), duration ("0:00:59.000000"),
 // callbackId, captions {srt, vtt}, thumbnail {image, gif}, createdAt and lastUpdatedAt (Unix
 // seconds). The fields of video.failed are unconfirmed (presumably the same object with status
-// "error").
+// "error"). Facts and sources: docs/platforms/synthesia.md.
 //
-// Synthesia signs with Synthesia-Signature over "<Synthesia-Timestamp>.<body>", which is the
-// synthesia scheme (hex or base64 accepted until the encoding is confirmed).
+// Synthesia signs with Synthesia-Signature = lowercase hex HMAC-SHA256 over
+// "<Synthesia-Timestamp>.<body>", keyed with the secret as UTF-8 (CONFIRMED,
+// docs.synthesia.io/reference/verifying-synthesia-signatures): the synthesia scheme.
 type synthesia struct{}
 
 var synthesiaEvents = map[string]string{
@@ -31,6 +33,11 @@ func (synthesia) Name() string { return "synthesia" }
 func (synthesia) DefaultVerify() verify.Config { return verify.Config{Scheme: "synthesia"} }
 
 func (synthesia) Events() map[string]string { return synthesiaEvents }
+
+// RetryHorizon: Synthesia retries a failed delivery twice within ten minutes.
+func (synthesia) RetryHorizon() Horizon {
+	return Horizon{Duration: 10 * time.Minute, Source: "CONFIRMED: docs.synthesia.io/reference/webhooks (2 retries within 10 min)"}
+}
 
 // Samples returns the Synthesia fixtures for `avatarbus trigger`.
 func (synthesia) Samples() []Sample { return samplesOf("synthesia") }

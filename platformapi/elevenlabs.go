@@ -51,6 +51,29 @@ func (e *ElevenLabs) Create(ctx context.Context, r Registration) (Webhook, error
 	return Webhook{ID: out.WebhookID, URL: r.URL, Secret: out.WebhookSecret}, nil
 }
 
+// EnableRetries is PATCH /v1/workspace/webhooks/{webhook_id} {"is_disabled": false, "name",
+// "retry_enabled": true}: is_disabled and name are required by the endpoint, retry_enabled turns on
+// retries of post_call_transcription deliveries on 5xx/429/timeouts (CONFIRMED,
+// elevenlabs/elevenlabs-python src/elevenlabs/webhooks/raw_client.py `update`, commit 54e58995;
+// the answer is {"status": "ok"}).
+func (e *ElevenLabs) EnableRetries(ctx context.Context, id, name string) error {
+	p, err := pathID(id)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		name = DefaultWebhookName
+	}
+	body := struct {
+		IsDisabled   bool   `json:"is_disabled"`
+		Name         string `json:"name"`
+		RetryEnabled bool   `json:"retry_enabled"`
+	}{false, name, true}
+	return e.c.call(ctx, http.MethodPatch, "/v1/workspace/webhooks"+p, nil, body, nil)
+}
+
+var _ RetryEnabler = (*ElevenLabs)(nil)
+
 // List is GET /v1/workspace/webhooks.
 func (e *ElevenLabs) List(ctx context.Context) ([]Webhook, error) {
 	var out struct {

@@ -8,7 +8,10 @@ import (
 	"strconv"
 )
 
-// HeyGen is HeyGen's v3 webhook endpoint API (https://api.heygen.com, header X-Api-Key).
+// HeyGen is HeyGen's v3 webhook endpoint API (https://api.heygen.com, header X-Api-Key). The
+// endpoints, bodies and answers used here are CONFIRMED in developers.heygen.com/docs/webhooks
+// (create, list, update, delete, rotate-secret; list answers carry secret: null) and
+// developers.heygen.com/docs/webhook-events (event-types); facts: docs/platforms/heygen.md.
 type HeyGen struct{ c *client }
 
 // NewHeyGen returns a HeyGen client.
@@ -106,6 +109,65 @@ func (h *HeyGen) Rotate(ctx context.Context, id string) (Webhook, error) {
 	return w, nil
 }
 
+// UpdateEvents is PATCH /v3/webhooks/endpoints/{endpoint_id} {"events"}: HeyGen replaces the
+// endpoint's events with the array (CONFIRMED, developers.heygen.com/docs/webhooks "Update an
+// Endpoint": "The events array is fully replaced").
+func (h *HeyGen) UpdateEvents(ctx context.Context, id string, events []string) (Webhook, error) {
+	p, err := pathID(id)
+	if err != nil {
+		return Webhook{}, err
+	}
+	body := struct {
+		Events []string `json:"events"`
+	}{events}
+	var out struct {
+		Data heygenEndpoint `json:"data"`
+	}
+	if err := h.c.call(ctx, http.MethodPatch, "/v3/webhooks/endpoints"+p, nil, body, &out); err != nil {
+		return Webhook{}, err
+	}
+	w := out.Data.webhook()
+	if w.ID == "" {
+		w.ID = id
+	}
+	w.Secret = "" // never returned on update; kept empty should a proxy echo one
+	return w, nil
+}
+
+// EventTypes is GET /v3/webhooks/event-types: {"data": [{"event_type", "description"}], "has_more",
+// "next_token"} (CONFIRMED, developers.heygen.com/docs/webhook-events; heygen-com/heygen-cli
+// gen/webhook.go), following next_token while has_more.
+func (h *HeyGen) EventTypes(ctx context.Context) ([]string, error) {
+	var names []string
+	token := ""
+	for range maxPages {
+		var q url.Values
+		if token != "" {
+			q = url.Values{"token": {token}}
+		}
+		var out struct {
+			Data []struct {
+				EventType string `json:"event_type"`
+			} `json:"data"`
+			HasMore   bool   `json:"has_more"`
+			NextToken string `json:"next_token"`
+		}
+		if err := h.c.call(ctx, http.MethodGet, "/v3/webhooks/event-types", q, nil, &out); err != nil {
+			return nil, err
+		}
+		for _, d := range out.Data {
+			if d.EventType != "" {
+				names = append(names, d.EventType)
+			}
+		}
+		if !out.HasMore || out.NextToken == "" {
+			break
+		}
+		token = out.NextToken
+	}
+	return names, nil
+}
+
 // Video is GET /v3/videos/{video_id}: the video object (id, status, video_url, thumbnail_url,
 // duration, failure_code, failure_message …). v3 answers wrap objects in "data"; a bare object is
 // accepted too, since the wrapping of this endpoint is not confirmed.
@@ -128,3 +190,8 @@ func (h *HeyGen) Video(ctx context.Context, id string) (json.RawMessage, error) 
 }
 
 var _ Rotator = (*HeyGen)(nil)
+
+var (
+	_ Updater    = (*HeyGen)(nil)
+	_ EventTyper = (*HeyGen)(nil)
+)

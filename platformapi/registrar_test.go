@@ -233,3 +233,74 @@ func TestOptions(t *testing.T) {
 		t.Fatalf("RegistrarPlatforms = %v", got)
 	}
 }
+
+func TestHeyGenUpdateEventsAndEventTypes(t *testing.T) {
+	base := platformapitest.Serve(t,
+		platformapitest.Call{Method: "PATCH", Path: "/v3/webhooks/endpoints/ep_1", Header: map[string]string{"X-Api-Key": testKey, "Content-Type": "application/json"},
+			Body: `{"events":["avatar_video.fail"]}`, Status: 200,
+			Answer: `{"data":{"endpoint_id":"ep_1","url":"https://h/x","events":["avatar_video.fail"],"status":"enabled","secret":"whsec_echoed"}}`},
+		platformapitest.Call{Method: "GET", Path: "/v3/webhooks/event-types", Header: map[string]string{"X-Api-Key": testKey}, Status: 200,
+			Answer: `{"data":[{"event_type":"avatar_video.success","description":"d"}],"has_more":true,"next_token":"t 2"}`},
+		platformapitest.Call{Method: "GET", Path: "/v3/webhooks/event-types", Query: "token=t+2", Header: map[string]string{"X-Api-Key": testKey}, Status: 200,
+			Answer: `{"data":[{"event_type":"avatar_video.fail","description":"d"}],"has_more":false,"next_token":null}`})
+	h, err := NewHeyGen(Options{Base: base, Key: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := h.UpdateEvents(context.Background(), "ep_1", []string{"avatar_video.fail"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.ID != "ep_1" || len(w.Events) != 1 || w.Events[0] != "avatar_video.fail" || w.Secret != "" {
+		t.Fatalf("%+v", w)
+	}
+	names, err := h.EventTypes(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(names, ",") != "avatar_video.success,avatar_video.fail" {
+		t.Fatalf("event types %v", names)
+	}
+}
+
+func TestElevenLabsEnableRetries(t *testing.T) {
+	base := platformapitest.Serve(t,
+		platformapitest.Call{Method: "PATCH", Path: "/v1/workspace/webhooks/w_1", Header: map[string]string{"xi-api-key": testKey, "Content-Type": "application/json"},
+			Body: `{"is_disabled":false,"name":"avatarbus","retry_enabled":true}`, Status: 200, Answer: `{"status":"ok"}`},
+		platformapitest.Call{Method: "PATCH", Path: "/v1/workspace/webhooks/w_2", Body: `{"is_disabled":false,"name":"prod","retry_enabled":true}`,
+			Status: 422, Answer: `{"detail":"bad"}`})
+	e, err := NewElevenLabs(Options{Base: base, Key: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.EnableRetries(context.Background(), "w_1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.EnableRetries(context.Background(), "w_2", "prod"); err == nil {
+		t.Fatal("a 422 was taken for success")
+	}
+}
+
+func TestCheckEvents(t *testing.T) {
+	valid := []string{"b", "a"}
+	tests := []struct {
+		events []string
+		want   string // "" = accepted
+	}{
+		{nil, ""},
+		{[]string{"a", "b"}, ""},
+		{[]string{"a", "c", "d"}, `unknown ["c" "d"]; the platform accepts: a, b`},
+	}
+	for _, tt := range tests {
+		err := CheckEvents(tt.events, valid)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%v: %v", tt.events, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrEvents) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want %q", tt.events, err, tt.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Webhook is a webhook endpoint registered with a platform.
@@ -45,6 +46,45 @@ type Rotator interface {
 	// Rotate replaces the secret of endpoint id and returns the new one; the old secret stops
 	// working at once.
 	Rotate(ctx context.Context, id string) (Webhook, error)
+}
+
+// Updater is a Registrar whose platform can change the events of an existing endpoint (HeyGen).
+type Updater interface {
+	Registrar
+	// UpdateEvents replaces the events of endpoint id with events (the list is replaced, not
+	// merged). No secret is returned: the endpoint keeps its own.
+	UpdateEvents(ctx context.Context, id string, events []string) (Webhook, error)
+}
+
+// EventTyper is a Registrar whose platform lists the event names it accepts (HeyGen).
+type EventTyper interface {
+	Registrar
+	// EventTypes returns the event names an endpoint may subscribe to.
+	EventTypes(ctx context.Context) ([]string, error)
+}
+
+// RetryEnabler is a Registrar whose platform retries deliveries only when asked (ElevenLabs).
+type RetryEnabler interface {
+	Registrar
+	// EnableRetries turns on the platform's retries for webhook id, named name.
+	EnableRetries(ctx context.Context, id, name string) error
+}
+
+// CheckEvents returns an error wrapping ErrEvents, naming the valid names, when an event of
+// events is not one of valid.
+func CheckEvents(events, valid []string) error {
+	var unknown []string
+	for _, e := range events {
+		if !slices.Contains(valid, e) {
+			unknown = append(unknown, e)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(valid)
+	slices.Sort(sorted)
+	return fmt.Errorf("%w: unknown %q; the platform accepts: %s", ErrEvents, unknown, strings.Join(sorted, ", "))
 }
 
 // ErrUnsupported: the platform has no such API (or avatarbus does not use it).

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -42,6 +43,17 @@ func flip(body []byte, i int) []byte {
 }
 
 func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
+
+func millis(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+// signSynthesiaRaw signs body as Synthesia does with the Synthesia-Timestamp value ts as sent,
+// whatever its unit: hex HMAC-SHA256 of "<ts>.<body>", with crypto/hmac directly.
+func signSynthesiaRaw(secret, ts string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
 
 func TestAttacks(t *testing.T) {
 	var all []attack
@@ -267,8 +279,18 @@ func synthesiaAttacks() []attack {
 	return []attack{
 		{"valid hex", cfg, req(good, now, attackBody), ""},
 		{"valid uppercase hex", cfg, req(strings.ToUpper(good), now, attackBody), ""},
-		{"valid base64", cfg, req(base64.StdEncoding.EncodeToString(goodMAC), now, attackBody), ""},
-		{"valid raw url base64", cfg, req(base64.RawURLEncoding.EncodeToString(goodMAC), now, attackBody), ""},
+		// Synthesia writes hex (hexdigest, docs.synthesia.io/reference/verifying-synthesia-signatures):
+		// the right MAC in base64 is refused, as any other spelling would be.
+		{"right MAC in base64", cfg, req(base64.StdEncoding.EncodeToString(goodMAC), now, attackBody), ReasonMalformedHeader},
+		{"right MAC in raw url base64", cfg, req(base64.RawURLEncoding.EncodeToString(goodMAC), now, attackBody), ReasonMalformedHeader},
+		// The timestamp's unit is unconfirmed: milliseconds are read as such, and the tolerance applies.
+		{"milliseconds timestamp", cfg, req(signSynthesiaRaw(plainSecret, millis(attackNow), attackBody), millis(attackNow), attackBody), ""},
+		{"milliseconds timestamp, stale", cfg, req(signSynthesiaRaw(plainSecret, millis(attackNow.Add(-tol-time.Second)), attackBody),
+			millis(attackNow.Add(-tol-time.Second)), attackBody), ReasonTimestampTolerance},
+		{"milliseconds timestamp, future", cfg, req(signSynthesiaRaw(plainSecret, millis(attackNow.Add(tol+time.Second)), attackBody),
+			millis(attackNow.Add(tol+time.Second)), attackBody), ReasonTimestampTolerance},
+		{"milliseconds timestamp replaced by seconds", cfg, req(signSynthesiaRaw(plainSecret, millis(attackNow), attackBody), now, attackBody),
+			ReasonSignatureMismatch},
 		{"wrong secret", cfg, req(wrong, now, attackBody), ReasonSignatureMismatch},
 		{"tampered body", cfg, req(good, now, flip(attackBody, 10)), ReasonSignatureMismatch},
 		{"stale just outside", cfg, at(attackNow.Add(-tol - time.Second)), ReasonTimestampTolerance},

@@ -8,8 +8,15 @@ import (
 )
 
 // The Synthesia scheme: an HMAC-SHA256 over "<timestamp>.<body>" keyed with
-// the secret as-is, in the Synthesia-Signature header, the timestamp being
-// in Synthesia-Timestamp.
+// the secret as UTF-8 bytes, written as hex (Python's hexdigest) in the
+// Synthesia-Signature header, the timestamp being in Synthesia-Timestamp.
+// CONFIRMED: docs.synthesia.io/reference/verifying-synthesia-signatures.
+//
+// The timestamp's unit is not stated (UNCONFIRMED, docs.synthesia.io). A
+// value below 1e11 is read as unix seconds (a seconds value stays below it
+// until the year 5138), one at or above as unix milliseconds, so a genuine
+// request is accepted in either unit; the tolerance applies to the time so
+// read, and the signature covers the header as sent, whichever the unit.
 const (
 	synScheme           = "synthesia"
 	synSignatureHeader  = "Synthesia-Signature"
@@ -39,13 +46,11 @@ func (v *synthesia) Verify(req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	// The MAC may be written in hex or in base64; both are accepted, since
-	// the decoded bytes are what is compared.
-	mac, ok := decodeMAC(sig, sha256.Size, true, true)
+	mac, ok := decodeMAC(sig, sha256.Size, true, false)
 	if !ok {
-		return Result{}, fail(synScheme, ReasonMalformedHeader, synSignatureHeader+" is not a hex or base64 SHA-256 MAC")
+		return Result{}, fail(synScheme, ReasonMalformedHeader, synSignatureHeader+" is not a hex SHA-256 MAC")
 	}
-	ts, err := parseTimestamp(synScheme, synTimestampHeader, tsRaw)
+	ts, err := parseSynthesiaTimestamp(tsRaw)
 	if err != nil {
 		return Result{}, err
 	}
@@ -58,6 +63,22 @@ func (v *synthesia) Verify(req Request) (Result, error) {
 		return Result{}, fail(synScheme, ReasonSignatureMismatch, "signature matches no secret")
 	}
 	return Result{Timestamp: ts}, nil
+}
+
+// synMillisFrom is the smallest Synthesia-Timestamp read as milliseconds.
+const synMillisFrom = 1e11
+
+// parseSynthesiaTimestamp reads Synthesia-Timestamp as unix seconds, or as
+// unix milliseconds when it is too large to be seconds.
+func parseSynthesiaTimestamp(s string) (time.Time, error) {
+	n, ok := parseUnix(s)
+	if !ok {
+		return time.Time{}, fail(synScheme, ReasonMalformedHeader, synTimestampHeader+" is not an integer unix timestamp")
+	}
+	if n >= synMillisFrom {
+		return time.UnixMilli(n).UTC(), nil
+	}
+	return time.Unix(n, 0).UTC(), nil
 }
 
 // SignSynthesia returns the Synthesia-Signature header value (lowercase

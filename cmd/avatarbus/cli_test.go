@@ -228,16 +228,23 @@ func TestVerifyCommand(t *testing.T) {
 		},
 		{
 			name: "heygen hmac",
-			args: []string{"verify", "--platform", "heygen", "--secret", "S",
-				"--header", "Signature: " + hmacHex("S", heygenBody), "--body-file", heygenBodyFile},
+			args: []string{"verify", "--platform", "heygen", "--secret", "whsec_S", "--header", "Heygen-Signature: " + hmacHex("whsec_S", heygenBody),
+				"--header", "Heygen-Timestamp: 1767323045", "--at", "1767323045", "--body-file", heygenBodyFile},
 			want: []string{"valid: scheme hmac"},
 		},
 		{
 			name: "heygen hmac, other secret",
-			args: []string{"verify", "--platform", "heygen", "--secret", "T",
-				"--header", "Signature: " + hmacHex("S", heygenBody), "--body-file", heygenBodyFile},
+			args: []string{"verify", "--platform", "heygen", "--secret", "whsec_T", "--header", "Heygen-Signature: " + hmacHex("whsec_S", heygenBody),
+				"--header", "Heygen-Timestamp: 1767323045", "--at", "1767323045", "--body-file", heygenBodyFile},
 			code: 1,
 			want: []string{"invalid: signature_mismatch"},
+		},
+		{
+			name: "heygen hmac, stale timestamp",
+			args: []string{"verify", "--platform", "heygen", "--secret", "whsec_S", "--header", "Heygen-Signature: " + hmacHex("whsec_S", heygenBody),
+				"--header", "Heygen-Timestamp: 1767323045", "--at", "1767323346", "--body-file", heygenBodyFile},
+			code: 1,
+			want: []string{"invalid: timestamp"},
 		},
 		{
 			name: "token in the query",

@@ -88,7 +88,13 @@ func newRegisterCommand() *cobra.Command {
 		Long: `Registers PUBLIC_URL (https://…/webhooks/{source}) with the platform's webhook API
 (` + strings.Join(platformapi.RegistrarPlatforms(), ", ") + `) and writes the signing secret it returns to
 FILE with mode 0600. The platforms show the secret only once, so one of --write-secret or
---show-secret is required. It then prints the source to add to avatarbus.yaml.`,
+--show-secret is required. It then prints the source to add to avatarbus.yaml.
+
+HeyGen: event names are checked against GET /v3/webhooks/event-types first (an unknown name
+changes nothing). When an endpoint with the same URL exists already, its events are replaced with
+--events (PATCH) instead of registering a second endpoint; HeyGen returns no secret then, so the
+one you have stays valid and nothing is written. ElevenLabs: retries are turned on for the new
+webhook (a failure there is a warning; the webhook is registered).`,
 		Args: cobra.ExactArgs(1),
 	}
 	api := addAPIFlags(cmd)
@@ -122,6 +128,21 @@ FILE with mode 0600. The platforms show the secret only once, so one of --write-
 			}
 			defer out.discard()
 		}
+		if typer, ok := reg.(platformapi.EventTyper); ok && len(events) > 0 {
+			valid, err := typer.EventTypes(cmd.Context())
+			if err != nil {
+				return apiError(platform, err)
+			}
+			if err := platformapi.CheckEvents(events, valid); err != nil {
+				return &exitError{code: 2, err: fmt.Errorf("--events: %w (nothing was changed)", err)}
+			}
+		}
+		if updater, ok := reg.(platformapi.Updater); ok {
+			done, err := updateExisting(cmd, updater, platform, publicURL, events)
+			if done || err != nil {
+				return err
+			}
+		}
 		w, err := reg.Create(cmd.Context(), platformapi.Registration{URL: publicURL, Events: events, Name: name})
 		if err != nil {
 			return apiError(platform, err)
@@ -135,10 +156,58 @@ FILE with mode 0600. The platforms show the secret only once, so one of --write-
 		if err := keepSecret(stdout, out, w.Secret, showSecret); err != nil {
 			return err
 		}
+		if retrier, ok := reg.(platformapi.RetryEnabler); ok {
+			if err := retrier.EnableRetries(cmd.Context(), w.ID, name); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: the webhook is registered, but its retries could not be turned on (%v): "+
+					"turn them on in the platform's webhook settings, or a delivery that fails once is lost\n", err)
+			} else {
+				fmt.Fprintln(stdout, "Retries turned on (the platform retries failed deliveries on 5xx, 429 and timeouts).")
+			}
+		}
 		printNextSteps(stdout, platform, sourceNameOf(u, platform), out)
 		return nil
 	}
 	return cmd
+}
+
+// updateExisting looks for an endpoint of publicURL and, when there is one, replaces its events
+// instead of registering a second endpoint for the same URL (each would deliver every event, and
+// each has its own secret). done is true when it found one.
+func updateExisting(cmd *cobra.Command, u platformapi.Updater, platform, publicURL string, events []string) (done bool, err error) {
+	all, err := u.List(cmd.Context())
+	if err != nil {
+		return false, apiError(platform, err)
+	}
+	i := slices.IndexFunc(all, func(w platformapi.Webhook) bool { return w.URL == publicURL })
+	if i < 0 {
+		return false, nil
+	}
+	existing := all[i]
+	stdout := cmd.OutOrStdout()
+	if len(events) == 0 {
+		fmt.Fprintf(stdout, "%s webhook %s is already registered for %s (events: %s); nothing changed. "+
+			"Pass --events to replace its events.\n", platform, existing.ID, publicURL, eventList(existing.Events))
+		return true, nil
+	}
+	w, err := u.UpdateEvents(cmd.Context(), existing.ID, events)
+	if err != nil {
+		return true, apiError(platform, err)
+	}
+	if len(w.Events) == 0 {
+		w.Events = events
+	}
+	fmt.Fprintf(stdout, "Updated %s webhook %s for %s: its events are now %s (were %s).\n"+
+		"No new secret: the endpoint keeps its secret, and nothing was written.\n",
+		platform, existing.ID, publicURL, eventList(w.Events), eventList(existing.Events))
+	return true, nil
+}
+
+// eventList prints an endpoint's events; none means every event.
+func eventList(events []string) string {
+	if len(events) == 0 {
+		return "all"
+	}
+	return strings.Join(events, ",")
 }
 
 // keepSecret writes the secret to out (when set) and prints it when asked; it never prints it
@@ -188,7 +257,8 @@ sources:
 	case "elevenlabs":
 		fmt.Fprintln(w, "\nThen attach the webhook in ElevenLabs: Agents → your agent → Settings → Post-call webhook.")
 	case "heygen":
-		fmt.Fprintln(w, "\nHeyGen's signature header is unconfirmed: check the first delivery (see the README, HeyGen).")
+		fmt.Fprintln(w, "\nHeyGen signs each delivery with Heygen-Signature (hex HMAC-SHA256 of the body, keyed with this secret\n"+
+			"as is) and Heygen-Timestamp: the heygen preset checks both (docs/platforms/heygen.md).")
 	}
 }
 

@@ -12,9 +12,19 @@ import (
 
 const heygenCreated = `{"data":{"endpoint_id":"ep_1","url":"https://hooks.example.com/webhooks/heygen","events":["avatar_video.success"],"status":"enabled","created_at":"2026-01-02T03:04:05Z","secret":"whsec_c2VjcmV0LXZhbHVl"}}`
 
+// heygenEventTypes answers GET /v3/webhooks/event-types as developers.heygen.com/docs/webhook-events shows.
+var heygenEventTypes = platformapitest.Call{Method: "GET", Path: "/v3/webhooks/event-types", Header: map[string]string{"X-Api-Key": "hg-key"}, Status: 200,
+	Answer: `{"data":[{"event_type":"avatar_video.success","description":"Fired when an avatar video completes successfully."},` +
+		`{"event_type":"avatar_video.fail","description":"Fired when an avatar video generation fails."},` +
+		`{"event_type":"video_translate.success","description":"Video translation completed."}],"has_more":false,"next_token":null}`}
+
+// heygenNoEndpoints answers the endpoint listing with none registered.
+var heygenNoEndpoints = platformapitest.Call{Method: "GET", Path: "/v3/webhooks/endpoints", Query: "limit=100", Header: map[string]string{"X-Api-Key": "hg-key"},
+	Status: 200, Answer: `{"data":[],"has_more":false,"next_token":null}`}
+
 func TestRegisterHeyGenWritesTheSecret(t *testing.T) {
 	t.Setenv("HEYGEN_API_KEY", "hg-key")
-	base := platformapitest.Serve(t, platformapitest.Call{Method: "POST", Path: "/v3/webhooks/endpoints",
+	base := platformapitest.Serve(t, heygenEventTypes, heygenNoEndpoints, platformapitest.Call{Method: "POST", Path: "/v3/webhooks/endpoints",
 		Header: map[string]string{"X-Api-Key": "hg-key", "Content-Type": "application/json"},
 		Body:   `{"url":"https://hooks.example.com/webhooks/heygen","events":["avatar_video.success","avatar_video.fail"]}`,
 		Status: 200, Answer: heygenCreated})
@@ -48,13 +58,16 @@ func TestRegisterShowSecretAndSourceName(t *testing.T) {
 	base := platformapitest.Serve(t, platformapitest.Call{Method: "POST", Path: "/v1/workspace/webhooks",
 		Header: map[string]string{"xi-api-key": "el-key"},
 		Body:   `{"settings":{"auth_type":"hmac","name":"prod","webhook_url":"https://hooks.example.com/webhooks/voice"}}`,
-		Status: 200, Answer: `{"webhook_id":"w_1","webhook_secret":"wsec_shown"}`})
+		Status: 200, Answer: `{"webhook_id":"w_1","webhook_secret":"wsec_shown"}`},
+		// Retries on, with the fields the endpoint requires (elevenlabs-python webhooks update).
+		platformapitest.Call{Method: "PATCH", Path: "/v1/workspace/webhooks/w_1", Header: map[string]string{"xi-api-key": "el-key", "Content-Type": "application/json"},
+			Body: `{"is_disabled":false,"name":"prod","retry_enabled":true}`, Status: 200, Answer: `{"status":"ok"}`})
 	r := runCLI(t, "", "register", "elevenlabs", "--url", "https://hooks.example.com/webhooks/voice", "--name", "prod",
 		"--show-secret", "--api-key", "el-key", "--api-base", base)
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.stderr)
 	}
-	for _, want := range []string{"Secret: wsec_shown", "- name: voice", `"${ELEVENLABS_WEBHOOK_SECRET}"`, "Post-call webhook"} {
+	for _, want := range []string{"Secret: wsec_shown", "Retries turned on", "- name: voice", `"${ELEVENLABS_WEBHOOK_SECRET}"`, "Post-call webhook"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
@@ -168,5 +181,75 @@ func TestWebhooksListDeleteRotate(t *testing.T) {
 	}
 	if r = runCLI(t, "", "webhooks", "rotate", "synthesia", "wh_1", "--show-secret", "--api-key", "k"); r.code() == 0 || !strings.Contains(r.err.Error(), "cannot rotate") {
 		t.Fatalf("rotate synthesia: exit %d %v", r.code(), r.err)
+	}
+}
+
+// TestRegisterHeyGenUpdatesAnExistingEndpoint: a second register of the same URL replaces the
+// endpoint's events (PATCH) instead of creating another endpoint, and writes no secret.
+func TestRegisterHeyGenUpdatesAnExistingEndpoint(t *testing.T) {
+	t.Setenv("HEYGEN_API_KEY", "hg-key")
+	const u = "https://hooks.example.com/webhooks/heygen"
+	base := platformapitest.Serve(t, heygenEventTypes,
+		platformapitest.Call{Method: "GET", Path: "/v3/webhooks/endpoints", Query: "limit=100", Header: map[string]string{"X-Api-Key": "hg-key"}, Status: 200,
+			Answer: `{"data":[{"endpoint_id":"ep_other","url":"https://elsewhere.example/x","events":null,"status":"enabled","secret":null},` +
+				`{"endpoint_id":"ep_9","url":"` + u + `","events":["avatar_video.success"],"status":"enabled","secret":null}],"has_more":false}`},
+		platformapitest.Call{Method: "PATCH", Path: "/v3/webhooks/endpoints/ep_9", Header: map[string]string{"X-Api-Key": "hg-key", "Content-Type": "application/json"},
+			Body:   `{"events":["avatar_video.success","video_translate.success"]}`,
+			Status: 200, Answer: `{"data":{"endpoint_id":"ep_9","url":"` + u + `","events":["avatar_video.success","video_translate.success"],"status":"enabled"}}`})
+	file := filepath.Join(t.TempDir(), "heygen.secret")
+	r := runCLI(t, "", "register", "heygen", "--url", u, "--events", "avatar_video.success,video_translate.success", "--write-secret", file, "--api-base", base)
+	if r.err != nil {
+		t.Fatalf("%v\n%s", r.err, r.stderr)
+	}
+	for _, want := range []string{"Updated heygen webhook ep_9", "now avatar_video.success,video_translate.success (were avatar_video.success)", "No new secret"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Fatalf("a secret file was written on update: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(file), ".heygen.secret.*")); len(left) != 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+}
+
+// TestRegisterHeyGenRefusesUnknownEvents: an event name HeyGen does not list is refused after the
+// event-types call, before anything is created or changed (the fake fails on any further call).
+func TestRegisterHeyGenRefusesUnknownEvents(t *testing.T) {
+	t.Setenv("HEYGEN_API_KEY", "hg-key")
+	base := platformapitest.Serve(t, heygenEventTypes)
+	r := runCLI(t, "", "register", "heygen", "--url", "https://hooks.example.com/webhooks/heygen",
+		"--events", "avatar_video.success,video.completed", "--show-secret", "--api-base", base)
+	if r.code() != 2 {
+		t.Fatalf("exit %d, want 2: %v", r.code(), r.err)
+	}
+	for _, want := range []string{`"video.completed"`, "avatar_video.fail, avatar_video.success, video_translate.success", "nothing was changed"} {
+		if !strings.Contains(r.err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, r.err)
+		}
+	}
+}
+
+// TestRegisterElevenLabsRetryFailureIsAWarning: the webhook is registered and its secret kept even
+// when turning retries on fails.
+func TestRegisterElevenLabsRetryFailureIsAWarning(t *testing.T) {
+	base := platformapitest.Serve(t,
+		platformapitest.Call{Method: "POST", Path: "/v1/workspace/webhooks", Header: map[string]string{"xi-api-key": "el-key"},
+			Body:   `{"settings":{"auth_type":"hmac","name":"avatarbus","webhook_url":"https://hooks.example.com/webhooks/elevenlabs"}}`,
+			Status: 200, Answer: `{"webhook_id":"w_2","webhook_secret":"wsec_kept"}`},
+		platformapitest.Call{Method: "PATCH", Path: "/v1/workspace/webhooks/w_2", Body: `{"is_disabled":false,"name":"avatarbus","retry_enabled":true}`,
+			Status: 422, Answer: `{"detail":"retry_enabled is not available on this plan"}`})
+	file := filepath.Join(t.TempDir(), "el.secret")
+	r := runCLI(t, "", "register", "elevenlabs", "--url", "https://hooks.example.com/webhooks/elevenlabs",
+		"--write-secret", file, "--api-key", "el-key", "--api-base", base)
+	if r.err != nil {
+		t.Fatalf("a failed retry switch failed the registration: %v\n%s", r.err, r.stderr)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "wsec_kept\n" {
+		t.Fatalf("secret file %q, %v", b, err)
+	}
+	if !strings.Contains(r.stderr, "warning: the webhook is registered, but its retries could not be turned on") || strings.Contains(r.stdout, "Retries turned on") {
+		t.Fatalf("stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	}
 }

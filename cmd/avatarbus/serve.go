@@ -96,6 +96,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	if len(sources) == 0 {
 		log.Warn().Msg("no sources configured: every webhook will be answered 404; see the README to add one")
 	}
+	warnRetryHorizons(cfg, platform.Default(), log)
 	bcfg, err := brokerConfig(cfg)
 	if err != nil {
 		return err
@@ -205,4 +206,24 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// warnRetryHorizons logs a warning for each source whose platform documents retries for longer than
+// stream.duplicate_window: a retry arriving after the window would be stored a second time. It
+// is a warning, not a refusal, since an operator may accept that for memory (docs/dedup-memory.md).
+func warnRetryHorizons(cfg *config.Config, reg *platform.Registry, log zerolog.Logger) {
+	window := cfg.Stream.DuplicateWindow.Std()
+	for _, src := range cfg.Sources {
+		p, ok := reg.Lookup(src.Platform)
+		if !ok {
+			continue
+		}
+		h := platform.RetryHorizonOf(p)
+		if h.Duration <= window {
+			continue
+		}
+		log.Warn().Str("source", src.Name).Str("platform", p.Name()).Str("retry_horizon", h.Duration.String()).
+			Str("retry_horizon_source", h.Source).Str("duplicate_window", window.String()).
+			Msg("the platform retries for longer than stream.duplicate_window: a late retry would be stored twice; raise stream.duplicate_window")
+	}
 }

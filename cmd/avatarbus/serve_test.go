@@ -331,7 +331,7 @@ sources:
 			name:   "hmac content id.timestamp.body without a timestamp header",
 			window: "1h",
 			sources: `  - name: hg
-    platform: heygen
+    platform: hmac
     secrets: ["s3cret"]
     verify:
       scheme: hmac
@@ -600,8 +600,10 @@ sources:
 		body   string
 	}{
 		{"acme", sw.header, sw.body},
-		// HeyGen verified by hmac; the delivery also carries a webhook-id, which that scheme ignores.
-		{"heygen", http.Header{"Signature": {hmacHex("heygen-secret", heygenBody)}, "Webhook-Id": {"msg_h"}}, heygenBody},
+		// HeyGen as documented; the delivery also carries a webhook-id and a Heygen-Event-Id, which
+		// are unsigned and must not change the id.
+		{"heygen", http.Header{"Heygen-Signature": {hmacHex("heygen-secret", heygenBody)}, "Heygen-Timestamp": {strconv.FormatInt(time.Now().Unix(), 10)},
+			"Heygen-Event-Id": {"evt_h"}, "Webhook-Id": {"msg_h"}}, heygenBody},
 		// A generic hmac sender whose message id is in X-Id.
 		{"hx", http.Header{"Signature": {hmacHex("hx-secret", hxBody)}, "X-Id": {"evt_77"}}, hxBody},
 	}

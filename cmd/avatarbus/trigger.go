@@ -88,6 +88,15 @@ A sample sent twice is the same event: the second answer says "duplicate": true.
 		if err != nil {
 			return err
 		}
+		if preset.Name() == "heygen" {
+			// HeyGen sends its event id in an unsigned header (developers.heygen.com/docs/webhooks):
+			// the body's event_id when it has one, else a fresh id, as a new delivery would carry.
+			id := platform.HeyGenEventID(body)
+			if id == "" {
+				id = newEventID()
+			}
+			req.Header.Set(platform.HeyGenEventIDHeader, id)
+		}
 		return postAndReport(req, out)
 	}
 	return cmd
@@ -198,6 +207,13 @@ func newMessageID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return "msg_" + hex.EncodeToString(b)
+}
+
+// newEventID returns a fresh platform event id, for samples that carry none in their body.
+func newEventID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "evt_" + hex.EncodeToString(b)
 }
 
 func postAndReport(req *http.Request, out io.Writer) error {
