@@ -17,29 +17,46 @@ func (s str) len() int { return s.end - s.start }
 
 // frame is an open object or array while scanning.
 type frame struct {
-	ptr     string
+	tok     string // the container's own pointer token in its parent ("" for the root)
 	array   bool
 	idx     int    // the next element's index (arrays)
 	key     string // the current member's name (objects)
 	wantKey bool   // the next string is a member name (objects)
 }
 
-// stringValues returns every string value of b (not member names), in document order. b must be
-// valid JSON (the ingest tier only offloads what envelope.RawPayload kept as JSON); the scan is
-// iterative, so a deeply nested document cannot exhaust the stack.
+// maxFieldDepth is the deepest a declared large field may be: shallower strings always get their
+// pointer, deeper ones only when they are large enough to be moved out.
+const maxFieldDepth = 8
+
+// stringValues returns the string values of b (not member names) worth a pointer, in document
+// order: those at most maxFieldDepth deep, and those of at least MinMoved bytes whose pointer can
+// name an object. Pointers are built only for those, so the scan stays linear however deep or
+// wide the document. b must be valid JSON (the ingest tier only offloads what envelope.RawPayload
+// kept as JSON); the scan is iterative, so deep nesting cannot exhaust the stack.
 func stringValues(b []byte) []str {
 	var out []str
 	var stack []frame
-	// at is the pointer of the value that starts at the current position.
-	at := func() string {
+	// token is the pointer token of the value that starts at the current position.
+	token := func() string {
+		top := &stack[len(stack)-1]
+		if top.array {
+			return strconv.Itoa(top.idx)
+		}
+		return escape(top.key)
+	}
+	// ptr is the pointer of the value that starts at the current position.
+	ptr := func() string {
 		if len(stack) == 0 {
 			return ""
 		}
-		top := &stack[len(stack)-1]
-		if top.array {
-			return top.ptr + "/" + strconv.Itoa(top.idx)
+		var p strings.Builder
+		for _, f := range stack[1:] {
+			p.WriteByte('/')
+			p.WriteString(f.tok)
 		}
-		return top.ptr + "/" + escape(top.key)
+		p.WriteByte('/')
+		p.WriteString(token())
+		return p.String()
 	}
 	// done records that a value ended: the next string of an object is a name again.
 	done := func() {
@@ -58,7 +75,11 @@ func stringValues(b []byte) []str {
 		case ' ', '\t', '\n', '\r', ',', ':':
 			i++
 		case '{', '[':
-			stack = append(stack, frame{ptr: at(), array: c == '[', wantKey: c == '{'})
+			f := frame{array: c == '[', wantKey: c == '{'}
+			if len(stack) > 0 && len(stack) <= maxName { // deeper, no pointer fits in a name anyway
+				f.tok = token()
+			}
+			stack = append(stack, f)
 			i++
 		case '}', ']':
 			stack = stack[:len(stack)-1]
@@ -70,7 +91,9 @@ func stringValues(b []byte) []str {
 				stack[n-1].key = unquote(b[i:end])
 				stack[n-1].wantKey = false
 			} else {
-				out = append(out, str{ptr: at(), start: i, end: end})
+				if depth := len(stack); depth <= maxFieldDepth || end-i >= MinMoved && depth <= maxName {
+					out = append(out, str{ptr: ptr(), start: i, end: end})
+				}
 				done()
 			}
 			i = end
