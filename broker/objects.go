@@ -86,6 +86,10 @@ func (o *Objects) Bucket() string { return o.bucket }
 // overwrites its own objects instead of adding new ones) and returns its reference. An error wraps
 // ErrUnavailable: the object is not stored, and nothing that refers to it may be published.
 func (o *Objects) Put(ctx context.Context, name, contentType string, data []byte) (ObjectRef, error) {
+	if nc := o.js.Conn(); !nc.IsConnected() {
+		// Fail now rather than wait for the deadline, as Publish does.
+		return ObjectRef{}, fmt.Errorf("%w: %s", ErrUnavailable, nc.Status())
+	}
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	store, err := o.js.ObjectStore(ctx, o.bucket)

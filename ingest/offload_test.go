@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -35,6 +36,7 @@ const elevenSecret = "wsec_objects-test-secret"
 // objectsStack is the ingest tier with the object store, as serve wires it, on a real JetStream
 // with NATS's default max payload (1 MiB).
 type objectsStack struct {
+	srv     *server.Server
 	url     string
 	js      jetstream.JetStream // an independent client for assertions
 	objects *broker.Objects
@@ -73,7 +75,7 @@ func startObjectsStack(t *testing.T) *objectsStack {
 	base, _ := serveIngest(t, ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(),
 		Log: zerolog.Nop(), Objects: b.Objects(), MaxPayload: b.MaxPayload})
 	_, js := brokertest.Connect(t, srv.ClientURL())
-	return &objectsStack{url: base, js: js, objects: broker.NewObjects(js, "AVATAR_OBJECTS", 0)}
+	return &objectsStack{srv: srv, url: base, js: js, objects: broker.NewObjects(js, "AVATAR_OBJECTS", 0)}
 }
 
 // signElevenLabs signs as ElevenLabs documents it (HMAC-SHA256 of "<t>.<body>", hex, in
@@ -209,22 +211,37 @@ func TestCallAudioIsStoredByReference(t *testing.T) {
 	}
 }
 
-// TestObjectStoreDownIs503: without the bucket nothing can be referred to, so nothing is published
-// and the platform is told to retry.
+// TestObjectStoreDownIs503: without the bucket, or without NATS, nothing can be referred to, so
+// nothing is published and the platform is told to retry, at once.
 func TestObjectStoreDownIs503(t *testing.T) {
-	st := startObjectsStack(t)
-	if err := st.js.DeleteObjectStore(context.Background(), "AVATAR_OBJECTS"); err != nil {
-		t.Fatal(err)
-	}
 	audio := make([]byte, 600<<10) // over the preset's 512 KiB threshold, under the max payload
 	body := []byte(`{"type":"post_call_audio","data":{"conversation_id":"conv_down","full_audio":"` + base64.StdEncoding.EncodeToString(audio) + `"}}`)
-	a := postBytes(t, st.url+"/webhooks/voice", signElevenLabs(body, time.Now()), body)
-	if a.status != http.StatusServiceUnavailable || a.header.Get("Retry-After") == "" {
-		t.Fatalf("status %d %v %v", a.status, a.header, a.body)
+	refused := func(t *testing.T, st *objectsStack) {
+		t.Helper()
+		start := time.Now()
+		a := postBytes(t, st.url+"/webhooks/voice", signElevenLabs(body, time.Now()), body)
+		if a.status != http.StatusServiceUnavailable || a.header.Get("Retry-After") == "" {
+			t.Fatalf("status %d %v %v", a.status, a.header, a.body)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("503 after %s; want it within 2s", took)
+		}
 	}
-	if n := streamMsgs(t, st.js); n != 0 {
-		t.Errorf("stream holds %d events, want none", n)
-	}
+	t.Run("bucket deleted", func(t *testing.T) {
+		st := startObjectsStack(t)
+		if err := st.js.DeleteObjectStore(context.Background(), "AVATAR_OBJECTS"); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, st)
+		if n := streamMsgs(t, st.js); n != 0 {
+			t.Errorf("stream holds %d events, want none", n)
+		}
+	})
+	t.Run("server stopped", func(t *testing.T) {
+		st := startObjectsStack(t)
+		brokertest.Stop(st.srv)
+		refused(t, st)
+	})
 }
 
 // TestTooLargeForAMessageIsOffloadedForAnySource: a source that did not opt in still stores a body
