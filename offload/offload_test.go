@@ -174,3 +174,20 @@ func TestApply(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyLeavesSmallEventsAlone: the common case costs no allocation and no store call.
+func TestApplyLeavesSmallEventsAlone(t *testing.T) {
+	o := New(nil, func() int64 { return 1 << 20 }) // a nil store: any Put would panic
+	body := `{"type":"post_call_transcription","data":{"conversation_id":"c1","transcript":[{"role":"agent","message":"hi"}]}}`
+	ev := event(body)
+	p := Policy{Above: 512 << 10, Fields: []platform.LargeField{{Path: "data.full_audio", Encoding: "base64"}}}
+	b := []byte(body)
+	allocs := testing.AllocsPerRun(100, func() {
+		if err := o.Apply(context.Background(), ev, b, "", p); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 || len(ev.Data.Objects) != 0 || string(ev.Data.Raw) != body {
+		t.Errorf("%v allocations, objects %v", allocs, ev.Data.Objects)
+	}
+}
