@@ -23,6 +23,9 @@ type Config struct {
 	// Quarantine, when set, is the stream of refused requests, created beside Stream (see
 	// Broker.Quarantine); nil keeps none.
 	Quarantine *QuarantineConfig
+	// Objects, when set, is the object store bucket of payloads too large for an event, created
+	// beside Stream (see Broker.Objects); nil keeps none.
+	Objects *ObjectsConfig
 }
 
 // Broker is an open connection to JetStream with avatarbus's stream in place, and the embedded
@@ -85,6 +88,9 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) 
 	}
 	log.Info().Str("stream", cfg.Stream.Name).Strs("subjects", cfg.Stream.Subjects).
 		Str("duplicate_window", cfg.Stream.Duplicates.String()).Int("replicas", cfg.Stream.Replicas).Msg("stream ready")
+	if o := cfg.Objects; o != nil {
+		log.Info().Str("bucket", o.Bucket).Str("ttl", o.TTL.String()).Int("replicas", o.Replicas).Msg("object store ready")
+	}
 	if q := cfg.Quarantine; q != nil {
 		log.Info().Str("stream", q.Name).Strs("subjects", q.Subjects).Str("max_age", q.MaxAge.String()).
 			Int64("max_bytes", q.MaxBytes).Int("replicas", q.Replicas).Msg("quarantine stream ready")
@@ -92,10 +98,16 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) 
 	return b, nil
 }
 
-// ensureStreams creates or updates the event stream and, when configured, the quarantine stream.
+// ensureStreams creates or updates the event stream and, when configured, the object store and
+// the quarantine stream.
 func (b *Broker) ensureStreams(ctx context.Context) error {
 	if _, err := EnsureStream(ctx, b.JS, b.cfg.Stream); err != nil {
 		return err
+	}
+	if o := b.cfg.Objects; o != nil {
+		if err := EnsureObjects(ctx, b.JS, *o); err != nil {
+			return err
+		}
 	}
 	if q := b.cfg.Quarantine; q != nil {
 		if _, err := EnsureStream(ctx, b.JS, q.streamConfig()); err != nil {
@@ -122,6 +134,18 @@ func (b *Broker) ensureStreamAfterReconnect() {
 func (b *Broker) Publisher() *Publisher {
 	return NewPublisher(b.Conn, b.JS, b.cfg.Stream.Name, b.cfg.PublishTimeout)
 }
+
+// Objects returns the object store of large payloads, or nil when Config.Objects is nil.
+func (b *Broker) Objects() *Objects {
+	if b.cfg.Objects == nil {
+		return nil
+	}
+	return NewObjects(b.JS, b.cfg.Objects.Bucket, b.cfg.Objects.Timeout)
+}
+
+// MaxPayload is the largest message the server accepts (headers included), as it announced when
+// the connection was made.
+func (b *Broker) MaxPayload() int64 { return b.Conn.MaxPayload() }
 
 // Connected reports whether the connection to NATS is up now (a gauge for metrics).
 func (b *Broker) Connected() bool { return b.Conn != nil && b.Conn.IsConnected() }

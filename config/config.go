@@ -119,9 +119,17 @@ type Source struct {
 	Verify Verify `yaml:"verify"`
 	// Tolerance is the accepted timestamp skew; 0 means the scheme's default.
 	Tolerance Duration `yaml:"tolerance"`
-	// MaxBody is the largest accepted request body; 0 becomes 1MiB when
-	// defaults are applied; at most 64MiB.
+	// MaxBody is the largest accepted request body, at most 256MiB; 0 means
+	// the platform's default: 128MiB for elevenlabs (an hour of call audio
+	// in base64 is ~60-80MiB), 1MiB for the others. The body is held in
+	// memory, and must arrive within http.read_timeout.
 	MaxBody Size `yaml:"max_body"`
+	// OffloadAbove stores bodies larger than this by reference: their large
+	// fields go to the object store (stream.name + "_OBJECTS") and the event
+	// carries nats:// references. 0 means the platform's default: 512KiB for
+	// elevenlabs, otherwise only events too large for a NATS message (which
+	// every source offloads, whatever this says). At most 256MiB.
+	OffloadAbove Size `yaml:"offload_above"`
 	// Events maps platform event names to canonical event types, which start
 	// with "avatar.".
 	Events map[string]string `yaml:"events"`

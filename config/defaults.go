@@ -7,10 +7,14 @@ const (
 	// DefaultPath is the configuration file Load reads when LoadOptions.Path
 	// is empty and the file exists in the working directory.
 	DefaultPath = "avatarbus.yaml"
-	// DefaultMaxBody is a source's body limit when max_body is 0.
+	// DefaultMaxBody is a source's body limit when max_body is 0 and its
+	// platform has no default of its own.
 	DefaultMaxBody = 1 * MiB
-	// MaxMaxBody is the largest allowed max_body.
-	MaxMaxBody = 64 * MiB
+	// MaxMaxBody is the largest allowed max_body (and offload_above).
+	MaxMaxBody = 256 * MiB
+	// ObjectsSuffix names the object store bucket of large payloads:
+	// stream.name + ObjectsSuffix (AVATAR_OBJECTS).
+	ObjectsSuffix = "_OBJECTS"
 	// DefaultRouteTimeout is a route's timeout when unset.
 	DefaultRouteTimeout = Duration(10 * time.Second)
 	// DefaultMaxDeliveries is a route's max_deliveries when unset.
@@ -98,16 +102,16 @@ func (c *Config) QuarantineReplicas() int {
 	return c.Stream.Replicas
 }
 
+// ObjectsBucket is the name of the object store bucket of large payloads:
+// stream.name + "_OBJECTS".
+func (c *Config) ObjectsBucket() string { return c.Stream.Name + ObjectsSuffix }
+
 // ApplyDefaults fills in the defaults of list items, which Default cannot
-// know about: a source's max_body (0 → 1MiB) and a route's timeout,
-// backoff and max_deliveries. Load calls it before Validate; call it
+// know about: a route's timeout, backoff and max_deliveries. A source's
+// max_body and offload_above stay 0 when unset: their defaults are the
+// platform's, which serve knows. Load calls it before Validate; call it
 // yourself on configurations built in code.
 func (c *Config) ApplyDefaults() {
-	for i := range c.Sources {
-		if c.Sources[i].MaxBody == 0 {
-			c.Sources[i].MaxBody = DefaultMaxBody
-		}
-	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		if r.Timeout == 0 {

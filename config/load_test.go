@@ -63,8 +63,8 @@ func TestLoadFull(t *testing.T) {
 	if did.Verify.Scheme != "token" {
 		t.Errorf("did verify.scheme = %q", did.Verify.Scheme)
 	}
-	if heygen.MaxBody != MiB || acme.MaxBody != MiB {
-		t.Errorf("max_body = %v, %v; want 1MiB (default and explicit)", heygen.MaxBody, acme.MaxBody)
+	if heygen.MaxBody != 0 || acme.MaxBody != MiB {
+		t.Errorf("max_body = %v, %v; want 0 (unset: the platform's default, which serve knows) and 1MiB (explicit)", heygen.MaxBody, acme.MaxBody)
 	}
 	if heygen.Tolerance != 0 || acme.Tolerance.Std() != 5*time.Minute {
 		t.Errorf("tolerance = %v, %v", heygen.Tolerance, acme.Tolerance)

@@ -277,11 +277,16 @@ func (c *Config) checkSources(k *checker) {
 		} else if s.Tolerance > 0 && c.Stream.DuplicateWindow > 0 && c.Stream.DuplicateWindow < s.Tolerance {
 			k.add("stream.duplicate_window", "%s is shorter than %s.tolerance %s", c.Stream.DuplicateWindow, p, s.Tolerance)
 		}
-		switch {
-		case s.MaxBody <= 0:
-			k.add(p+".max_body", "must be > 0 (got %d)", int64(s.MaxBody))
-		case s.MaxBody > MaxMaxBody:
-			k.add(p+".max_body", "%s exceeds the limit of %s", s.MaxBody, MaxMaxBody)
+		for _, sz := range []struct {
+			key string
+			v   Size
+		}{{"max_body", s.MaxBody}, {"offload_above", s.OffloadAbove}} {
+			switch {
+			case sz.v < 0:
+				k.add(p+"."+sz.key, "must be >= 0 (got %d); 0 is the platform's default", int64(sz.v))
+			case sz.v > MaxMaxBody:
+				k.add(p+"."+sz.key, "%s exceeds the limit of %s", sz.v, MaxMaxBody)
+			}
 		}
 
 		events := make([]string, 0, len(s.Events))

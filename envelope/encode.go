@@ -75,10 +75,35 @@ func appendEvent(b []byte, e *Event, raw []byte) ([]byte, bool) {
 		b = appendMember(b, "message", d.Error.Message)
 		b = append(b, '}')
 	}
+	if len(d.Objects) > 0 {
+		b = appendComma(b)
+		b = append(b, `"objects":[`...)
+		for i := range d.Objects {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendObject(b, &d.Objects[i])
+		}
+		b = append(b, ']')
+	}
 	b = appendComma(b)
 	b = append(b, `"raw":`...)
 	b = append(b, raw...)
 	return append(b, '}', '}'), true
+}
+
+// appendObject appends one member of data.objects.
+func appendObject(b []byte, o *Object) []byte {
+	b = append(b, `{"path":`...)
+	b = appendString(b, o.Path)
+	b = append(b, `,"url":`...)
+	b = appendString(b, o.URL)
+	b = append(b, `,"size":`...)
+	b = strconv.AppendInt(b, o.Size, 10)
+	b = append(b, `,"digest":`...)
+	b = appendString(b, o.Digest)
+	b = appendMember(b, "content_type", o.ContentType)
+	return append(b, '}')
 }
 
 // appendComma separates a member from the one before it, unless it is the first of its object.

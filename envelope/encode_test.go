@@ -44,8 +44,12 @@ func TestMarshalWritesWhatEncodingJSONWrites(t *testing.T) {
 		PlatformEvent: "video.failed", PlatformEventID: "evt_<1>", CorrelationID: "c-1", ReceivedAt: at.UTC(),
 		Data: Data{ResourceID: "v", Status: "failed", MediaURL: "https://x/a?b=1&c=<2>", ThumbnailURL: "t", GifURL: "g",
 			CaptionsURL: "c", PageURL: "p", DurationSeconds: f(59.5), Error: &Error{Code: "E1", Message: "boom"},
+			Objects: []Object{
+				{Path: "/data/full_audio", URL: "nats://AVATAR_OBJECTS/acme:<id>&/data/full_audio", Size: 31457280, Digest: "SHA-256=abc-_=", ContentType: "audio/mpeg"},
+				{Path: "", URL: "nats://B/x", Size: 0, Digest: ""},
+			},
 			Raw: json.RawMessage(`{"a": "<not escaped>" }`)}}
-	cases := []Event{full, {Data: Data{Raw: json.RawMessage(`1`)}}}
+	cases := []Event{full, {Data: Data{Raw: json.RawMessage(`1`)}}, {Data: Data{Objects: []Object{{Size: -1}}, Raw: json.RawMessage(`"nats://B/x"`)}}}
 	for _, d := range []float64{0, math.Copysign(0, -1), 1e-7, 1e-6, 123456789, 1e20, 1e21, 1.5e300, -2.5e-9, 59} {
 		e := full
 		e.Data.DurationSeconds = f(d)
@@ -78,8 +82,9 @@ func TestEncoderKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type]string{
 		reflect.TypeFor[Event](): "specversion id source type subject,omitempty time datacontenttype platform platformevent,omitempty platformeventid,omitempty correlationid,omitempty receivedat data",
 		reflect.TypeFor[Data](): "resource_id,omitempty status,omitempty media_url,omitempty thumbnail_url,omitempty gif_url,omitempty " +
-			"captions_url,omitempty page_url,omitempty duration_seconds,omitempty error,omitempty raw",
-		reflect.TypeFor[Error](): "code,omitempty message,omitempty",
+			"captions_url,omitempty page_url,omitempty duration_seconds,omitempty error,omitempty objects,omitempty raw",
+		reflect.TypeFor[Error]():  "code,omitempty message,omitempty",
+		reflect.TypeFor[Object](): "path url size digest content_type,omitempty",
 	}
 	for typ, tags := range want {
 		var got []byte
@@ -106,7 +111,8 @@ func FuzzMarshal(f *testing.F) {
 		at := time.Unix(sec%(1<<35), nsec%1e9).UTC()
 		e := Event{SpecVersion: SpecVersion, ID: id, Source: "/platforms/x", Type: TypeVideoCompleted, Subject: subject,
 			Time: at, DataContentType: DataContentType, Platform: "x", PlatformEvent: event, ReceivedAt: at,
-			Data: Data{ResourceID: subject, DurationSeconds: &d, Error: &Error{Message: msg}, Raw: json.RawMessage(`{"k":1}`)}}
+			Data: Data{ResourceID: subject, DurationSeconds: &d, Error: &Error{Message: msg},
+				Objects: []Object{{Path: subject, URL: id, Size: sec, Digest: msg, ContentType: event}}, Raw: json.RawMessage(`{"k":1}`)}}
 		sameAsReference(t, &e)
 	})
 }

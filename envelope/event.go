@@ -40,16 +40,19 @@ type Event struct {
 // Data is the normalized part of an event plus the original payload. Fields a platform does not
 // send stay empty and are omitted: a normalizer never invents a value.
 type Data struct {
-	ResourceID      string          `json:"resource_id,omitempty"`
-	Status          string          `json:"status,omitempty"`
-	MediaURL        string          `json:"media_url,omitempty"`
-	ThumbnailURL    string          `json:"thumbnail_url,omitempty"`
-	GifURL          string          `json:"gif_url,omitempty"`
-	CaptionsURL     string          `json:"captions_url,omitempty"`
-	PageURL         string          `json:"page_url,omitempty"`
-	DurationSeconds *float64        `json:"duration_seconds,omitempty"`
-	Error           *Error          `json:"error,omitempty"`
-	Raw             json.RawMessage `json:"raw"`
+	ResourceID      string   `json:"resource_id,omitempty"`
+	Status          string   `json:"status,omitempty"`
+	MediaURL        string   `json:"media_url,omitempty"`
+	ThumbnailURL    string   `json:"thumbnail_url,omitempty"`
+	GifURL          string   `json:"gif_url,omitempty"`
+	CaptionsURL     string   `json:"captions_url,omitempty"`
+	PageURL         string   `json:"page_url,omitempty"`
+	DurationSeconds *float64 `json:"duration_seconds,omitempty"`
+	Error           *Error   `json:"error,omitempty"`
+	// Objects lists the parts of the payload stored apart, in the object store, because they were
+	// too large for the event; Raw then holds their references where they were.
+	Objects []Object        `json:"objects,omitempty"`
+	Raw     json.RawMessage `json:"raw"`
 
 	// checked is Raw as PayloadData made it: valid JSON, which Marshal need not scan again while
 	// Raw is still that same slice.
@@ -60,6 +63,17 @@ type Data struct {
 type Error struct {
 	Code    string `json:"code,omitempty"`
 	Message string `json:"message,omitempty"`
+}
+
+// Object is a part of the payload stored in the object store, and where.
+type Object struct {
+	// Path is the JSON pointer (RFC 6901) of the value in the payload, or "" for the whole payload.
+	Path string `json:"path"`
+	// URL is the reference, nats://<bucket>/<name>, that replaced the value in Raw.
+	URL         string `json:"url"`
+	Size        int64  `json:"size"`   // bytes stored (a base64 value is stored decoded)
+	Digest      string `json:"digest"` // "SHA-256=<base64url>", as the object store checks it
+	ContentType string `json:"content_type,omitempty"`
 }
 
 // SourceFor returns the CloudEvents source attribute of events from platform.

@@ -14,6 +14,11 @@
 // resource the platform does not know is refused (401 "unconfirmed"), an API that does not answer
 // gives 503. [Server.Reload] swaps every source's secrets at once (SIGHUP) while requests run.
 //
+// Large payloads: with [Config.Objects], a body over its source's [offload.Policy] threshold, or an
+// event too large for a NATS message, has its large values stored in the object store first and
+// referred to from the event (package offload); an object that cannot be stored gives 503 and
+// nothing is published.
+//
 // ingest is the only package that imports Echo. It declares the Publisher it needs; package broker
 // provides the JetStream one.
 package ingest

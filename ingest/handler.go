@@ -73,7 +73,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	return err
 }
 
-// process is the pipeline: source → raw body → verify → normalize → subject → publish → ack. It
+// process is the pipeline: source → raw body → verify → normalize → subject → offload → publish → ack. It
 // returns the answer of a stored event, or the error errorResponse turns into the answer. Its log
 // lines name the source, request id and reason, never the body, secrets or the query string.
 func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accepted, error) {
@@ -117,6 +117,13 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	if err != nil {
 		s.requestLog(c, src.Name).Error().Err(err).Str("type", ev.Type).Msg("no subject for event")
 		return accepted{}, fmt.Errorf("%w: %w", ErrInternal, err)
+	}
+	if s.offload != nil {
+		// Objects first: a 2xx names an event whose references can be read.
+		if err := s.offload.Apply(req.Context(), &ev, body, req.Header.Get(echo.HeaderContentType), src.Offload); err != nil {
+			s.requestLog(c, src.Name).Warn().Err(err).Str("id", ev.ID).Msg("event not stored: object store")
+			return accepted{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 	}
 	published := time.Now()
 	ack, err := s.pub.Publish(req.Context(), subject, &ev)

@@ -17,6 +17,7 @@ import (
 	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/metrics"
+	"github.com/avatarbus/avatarbus/offload"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
@@ -45,6 +46,9 @@ type Source struct {
 	// SecretHeaders name headers whose values are secrets (a token source's header), masked in
 	// quarantined copies like Authorization and Cookie always are.
 	SecretHeaders []string
+	// Offload says which bodies are stored by reference (Config.Objects): those over Above, and
+	// any event too large for a message, with the preset's large fields first.
+	Offload offload.Policy
 }
 
 // Config configures a Server.
@@ -61,6 +65,11 @@ type Config struct {
 	Quarantine Quarantine
 	// HTTP bounds the server's connections; zero fields take the defaults.
 	HTTP HTTPConfig
+	// Objects stores the parts of payloads too large for an event (see package offload); nil
+	// stores none, and an event too large for a message is answered 503.
+	Objects offload.Store
+	// MaxPayload is the largest message NATS accepts now (headers included); required with Objects.
+	MaxPayload func() int64
 }
 
 // HTTPConfig bounds the HTTP server's connections (see net/http.Server), so that one slow or
@@ -119,7 +128,8 @@ type Server struct {
 	unknown  *metrics.Source // records requests for unconfigured sources; nil without metrics
 	prefix   string
 	pub      Publisher
-	quar     Quarantine // nil keeps nothing
+	quar     Quarantine         // nil keeps nothing
+	offload  *offload.Offloader // nil stores nothing by reference
 	log      zerolog.Logger
 	now      func() time.Time
 	draining atomic.Bool
@@ -137,6 +147,9 @@ func New(cfg Config) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if cfg.Objects != nil && cfg.MaxPayload != nil {
+		s.offload = offload.New(cfg.Objects, cfg.MaxPayload)
 	}
 	for _, src := range cfg.Sources {
 		if src.MaxBody <= 0 {

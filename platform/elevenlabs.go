@@ -110,3 +110,16 @@ var (
 	_ Preset  = elevenlabs{}
 	_ Sampler = elevenlabs{}
 )
+
+// LargeFields: post_call_audio carries the whole call as base64 MP3 in data.full_audio, sent
+// chunked in one request that is never retried (CONFIRMED: elevenlabs/elevenlabs-docs
+// post-call-webhook.mdx; elevenlabs.io/docs/eleven-api/resources/webhooks; shared/platforms.md E1).
+// An hour of call audio is ~60-80 MiB of base64, hence the body limit; above 512 KiB the audio is
+// stored apart (package offload), since NATS refuses messages over 1 MiB by default.
+func (elevenlabs) LargeFields() LargeFields {
+	return LargeFields{
+		Fields:       []LargeField{{Path: "data.full_audio", Encoding: "base64", ContentType: "audio/mpeg", Media: true}},
+		OffloadAbove: 512 << 10,
+		MaxBody:      128 << 20,
+	}
+}

@@ -45,5 +45,6 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newServeCommand(), newVerifyCommand(), newNormalizeCommand(), newTriggerCommand())
 	root.AddCommand(newTailCommand(), newReplayCommand(), newForwardCommand(), newDLQCommand())
 	root.AddCommand(newRegisterCommand(), newWebhooksCommand(), newCallbackURLCommand())
+	root.AddCommand(newObjectCommand())
 	return root
 }

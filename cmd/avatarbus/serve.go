@@ -138,6 +138,8 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		Metrics:       m,
 		Quarantine:    quarantineOf(b),
 		HTTP:          httpConfig(cfg),
+		Objects:       objectsOf(b),
+		MaxPayload:    b.MaxPayload,
 	})
 	admin := ingest.NewAdmin(ingest.AdminConfig{
 		Gatherer: reg,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/ingest"
+	"github.com/avatarbus/avatarbus/offload"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/platformapi"
 	"github.com/avatarbus/avatarbus/subjects"
@@ -90,13 +92,22 @@ func buildSources(cfg *config.Config, reg *platform.Registry) ([]ingest.Source, 
 			}
 			confirmer = c
 		}
-		out = append(out, ingest.Source{Name: src.Name, Preset: p, Verifier: v, MaxBody: int64(src.MaxBody), Events: src.Events,
-			RateLimit: rateLimit(src.RateLimit), SecretHeaders: secretHeaders(vc), Confirmer: confirmer})
+		maxBody, off := largePayloads(p, src)
+		out = append(out, ingest.Source{Name: src.Name, Preset: p, Verifier: v, MaxBody: maxBody, Events: src.Events,
+			RateLimit: rateLimit(src.RateLimit), SecretHeaders: secretHeaders(vc), Confirmer: confirmer, Offload: off})
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %w", config.ErrInvalid, errors.Join(errs...))
 	}
 	return out, nil
+}
+
+// largePayloads is a source's body limit and offload policy: its max_body and offload_above, or
+// where they are 0 its platform's defaults (platform.LargeFielder), and the platform's large fields.
+func largePayloads(p platform.Preset, src config.Source) (maxBody int64, off offload.Policy) {
+	large := platform.LargeFieldsOf(p)
+	maxBody = cmp.Or(int64(src.MaxBody), large.MaxBody, int64(config.DefaultMaxBody))
+	return maxBody, offload.Policy{Above: cmp.Or(int64(src.OffloadAbove), large.OffloadAbove), Fields: large.Fields}
 }
 
 // brokerConfig translates the service config into the broker's.
@@ -129,6 +140,8 @@ func brokerConfig(cfg *config.Config) (broker.Config, error) {
 		},
 		PublishTimeout: cfg.NATS.PublishTimeout.Std(),
 		Quarantine:     quarantineConfig(cfg),
+		// Objects live as long as the events that refer to them.
+		Objects: &broker.ObjectsConfig{Bucket: cfg.ObjectsBucket(), Replicas: cfg.Stream.Replicas, TTL: cfg.Stream.MaxAge.Std()},
 	}, nil
 }
 
@@ -161,6 +174,15 @@ func quarantineConfig(cfg *config.Config) *broker.QuarantineConfig {
 func quarantineOf(b *broker.Broker) ingest.Quarantine {
 	if q := b.Quarantine(); q != nil {
 		return q
+	}
+	return nil
+}
+
+// objectsOf is what ingest.Config.Objects gets: b's object store, or a nil interface when it has
+// none (a nil *broker.Objects in the interface would look set).
+func objectsOf(b *broker.Broker) offload.Store {
+	if o := b.Objects(); o != nil {
+		return o
 	}
 	return nil
 }
