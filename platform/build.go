@@ -51,7 +51,7 @@ func canonicalType(name string, in Input, table map[string]string) (string, bool
 // event name is the only statement of the outcome.
 func statusFor(typ string) string {
 	switch {
-	case strings.HasSuffix(typ, ".completed"):
+	case strings.HasSuffix(typ, ".completed"), strings.HasSuffix(typ, "_completed"):
 		return "completed"
 	case strings.HasSuffix(typ, ".failed"):
 		return "failed"

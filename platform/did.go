@@ -95,6 +95,11 @@ func didKind(body fields, id string) string {
 	return "talk"
 }
 
+// RetryHorizon: D-ID documents no retry policy for its webhooks.
+func (did) RetryHorizon() Horizon {
+	return Horizon{Source: "UNCONFIRMED: no retry policy found in docs.d-id.com"}
+}
+
 var (
 	_ Preset  = did{}
 	_ Sampler = did{}

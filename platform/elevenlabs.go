@@ -3,6 +3,7 @@ package platform
 import (
 	"cmp"
 	"strings"
+	"time"
 
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/verify"
@@ -88,9 +89,6 @@ func (e elevenlabs) Normalize(in Input) envelope.Event {
 	}
 	ev.Type = typ
 	ev.Data.Status = statusFor(typ)
-	if typ == envelope.TypeVoiceTranscriptionCompleted {
-		ev.Data.Status = "completed"
-	}
 	ev.Data.DurationSeconds = data.object("metadata").duration("call_duration_secs")
 	if ev.Data.Status == "failed" {
 		// call_initiation_failure: failure_reason (busy, no-answer, unknown) is the code; the SIP
@@ -104,6 +102,13 @@ func (e elevenlabs) Normalize(in Input) envelope.Event {
 		}
 	}
 	return finish(ev, in)
+}
+
+// RetryHorizon: ElevenLabs retries (opt-in, post_call_transcription only) immediately, then after
+// 30 s, 2 min, 8 min and 30 min, each with up to 10% jitter: 40.5 min, ~45 min with jitter.
+func (elevenlabs) RetryHorizon() Horizon {
+	return Horizon{Duration: 45 * time.Minute,
+		Source: "CONFIRMED: elevenlabs.io/docs/eleven-api/resources/webhooks (retries: immediately, 30s, 2m, 8m, 30m, <=10% jitter)"}
 }
 
 var (

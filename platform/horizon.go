@@ -25,26 +25,6 @@ func RetryHorizonOf(p Preset) Horizon {
 	return Horizon{}
 }
 
-// The horizons of the presets whose normalizers live in other files are declared here, so that the
-// whole table of retry horizons reads in one place.
-
-// RetryHorizon: ElevenLabs retries (opt-in, post_call_transcription only) immediately, then after
-// 30 s, 2 min, 8 min and 30 min, each with up to 10% jitter: 40.5 min, ~45 min with jitter.
-func (elevenlabs) RetryHorizon() Horizon {
-	return Horizon{Duration: 45 * time.Minute,
-		Source: "CONFIRMED: elevenlabs.io/docs/eleven-api/resources/webhooks (retries: immediately, 30s, 2m, 8m, 30m, <=10% jitter)"}
-}
-
-// RetryHorizon: D-ID documents no retry policy for its webhooks.
-func (did) RetryHorizon() Horizon {
-	return Horizon{Source: "UNCONFIRMED: no retry policy found in docs.d-id.com"}
-}
-
-// RetryHorizon: Tavus documents no retry policy for its callbacks.
-func (tavus) RetryHorizon() Horizon {
-	return Horizon{Source: "UNCONFIRMED: no retry policy found in docs.tavus.io"}
-}
-
 var (
 	_ RetryHorizoner = heygen{}
 	_ RetryHorizoner = synthesia{}

@@ -144,6 +144,11 @@ func (tavus) replica(ev envelope.Event, body fields, in Input) envelope.Event {
 	return finish(ev, in)
 }
 
+// RetryHorizon: Tavus documents no retry policy for its callbacks.
+func (tavus) RetryHorizon() Horizon {
+	return Horizon{Source: "UNCONFIRMED: no retry policy found in docs.tavus.io"}
+}
+
 var (
 	_ Preset  = tavus{}
 	_ Sampler = tavus{}
