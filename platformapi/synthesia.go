@@ -12,6 +12,10 @@ import (
 
 // Synthesia is Synthesia's webhook API (https://api.synthesia.io, header Authorization: <key>).
 // It has no update or rotate call: to change a secret, create a new webhook and delete the old.
+// CONFIRMED: https://docs.synthesia.io/reference/create-a-webhook (POST /v2/webhooks {url, events},
+// the secret only in that answer) and https://docs.synthesia.io/reference/webhooks; the list, get
+// and delete paths and the Authorization header from Synthesia's OpenAPI v2.0.0 as vendored in
+// tryAGI/Synthesia src/libs/Synthesia/openapi.yaml (THIRD-PARTY copy of the vendor's spec).
 type Synthesia struct{ c *client }
 
 // NewSynthesia returns a Synthesia client.

@@ -12,7 +12,10 @@ import (
 
 // The Standard Webhooks scheme (https://www.standardwebhooks.com): an
 // HMAC-SHA256 over "<webhook-id>.<webhook-timestamp>.<body>", keyed with the
-// base64-decoded secret, sent as space-separated "v1,<base64>" entries.
+// base64-decoded secret, sent as space-separated "v1,<base64>" entries, with a
+// 5 min tolerance both ways (CONFIRMED: standard-webhooks/standard-webhooks
+// spec/standard-webhooks.md "Signature scheme" and libraries/go/webhook.go,
+// commit b2fa7b87, whose TestWebhookSign vector is in vectors_test.go).
 const (
 	swScheme           = "standardwebhooks"
 	swIDHeader         = "Webhook-Id"
