@@ -15,7 +15,7 @@ import (
 // base64-decoded secret, sent as space-separated "v1,<base64>" entries, with a
 // 5 min tolerance both ways (CONFIRMED: standard-webhooks/standard-webhooks
 // spec/standard-webhooks.md "Signature scheme" and libraries/go/webhook.go,
-// commit b2fa7b87, whose TestWebhookSign vector is in vectors_test.go).
+// commit b2fa7b87, whose TestWebhookSign vector is in testdata/vectors.json).
 const (
 	swScheme           = "standardwebhooks"
 	swIDHeader         = "Webhook-Id"
