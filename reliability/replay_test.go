@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -109,9 +110,11 @@ func TestReplayAttacks(t *testing.T) {
 	}
 }
 
-// TestReplayWithoutTimestamp shows the limit of schemes that sign no time (HeyGen's HMAC over the
-// body, tokens): a replay verifies whenever it comes, and only the dedup window keeps it from
-// being stored again. Inside the window it is a duplicate.
+// TestReplayWithoutTimestamp shows the limit of schemes that sign no time: tokens, and HeyGen, whose
+// Heygen-Timestamp is checked but not signed. A captured HeyGen request replayed a day later as it
+// was is refused for its timestamp; but whoever captured it can write a fresh Heygen-Timestamp, and
+// then, as for a token, only the dedup window (48h by default) keeps it from being stored again.
+// Inside the window it is a duplicate.
 func TestReplayWithoutTimestamp(t *testing.T) {
 	skipShort(t)
 	var now clock
@@ -120,6 +123,7 @@ func TestReplayWithoutTimestamp(t *testing.T) {
 	js := jetStream(t, st.Broker.Server.ClientURL())
 	body := []byte(`{"event_type":"avatar_video.success","event_data":{"video_id":"v_replay","url":"https://x/v.mp4"}}`)
 	for _, source := range []string{reliability.HeyGenSource, reliability.TokenSource} {
+		now.Set(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 		req, err := reliability.SignedRequest(st.URL, source, "", now.Now(), body)
 		if err != nil {
 			t.Fatal(err)
@@ -129,6 +133,12 @@ func TestReplayWithoutTimestamp(t *testing.T) {
 			t.Fatalf("%s original: %d %v", source, status, a)
 		}
 		now.Advance(24 * time.Hour) // far past any tolerance; the stream's clock has not moved
+		if source == reliability.HeyGenSource {
+			if status, a := c.send(t); status != 401 || a["error"] != "timestamp_out_of_tolerance" {
+				t.Fatalf("heygen replay a day later with its own timestamp: %d %v, want 401 timestamp_out_of_tolerance", status, a)
+			}
+			c.header.Set("Heygen-Timestamp", strconv.FormatInt(now.Now().Unix(), 10)) // unsigned: anyone can
+		}
 		if status, a := c.send(t); status != 200 || a["duplicate"] != true {
 			t.Fatalf("%s replay a day later (inside the dedup window): %d %v, want 200 duplicate", source, status, a)
 		}
