@@ -21,7 +21,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
-	"github.com/avatarbus/avatarbus/broker/brokertest"
 	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/platform"
 )
@@ -137,21 +136,11 @@ sources:
 	}
 
 	// The stream holds the event once, with the platform's event id of the first delivery.
-	_, js := brokertest.Connect(t, "nats://"+natsListen)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	stream, err := js.Stream(ctx, "AVATAR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stream, info := avatarStreamInfo(t, natsListen)
 	if info.State.Msgs != 1 {
 		t.Fatalf("stream holds %d messages, want 1", info.State.Msgs)
 	}
-	msg, err := stream.GetMsg(ctx, info.State.LastSeq)
+	msg, err := stream.GetMsg(context.Background(), info.State.LastSeq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,17 +242,7 @@ sources:
 	time.Sleep(2500 * time.Millisecond) // let the window pass: this is the behaviour under test
 	post(false)
 
-	_, js := brokertest.Connect(t, "nats://"+natsListen)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	stream, err := js.Stream(ctx, "AVATAR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, info := avatarStreamInfo(t, natsListen)
 	if info.State.Msgs != 2 || info.Config.Duplicates != 2*time.Second {
 		t.Fatalf("stream holds %d messages with window %s, want 2 with 2s", info.State.Msgs, info.Config.Duplicates)
 	}
@@ -290,17 +269,7 @@ func TestDefaultDuplicateWindowCoversEveryHorizon(t *testing.T) {
 	dir := t.TempDir()
 	natsListen := freeAddr(t)
 	startServe(t, mustLoadConfig(t, acmeConfig(freeAddr(t), natsListen, filepath.Join(dir, "js"))))
-	_, js := brokertest.Connect(t, "nats://"+natsListen)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	stream, err := js.Stream(ctx, "AVATAR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, info := avatarStreamInfo(t, natsListen)
 	if info.Config.Duplicates != window {
 		t.Fatalf("stream window %s, want the default %s", info.Config.Duplicates, window)
 	}

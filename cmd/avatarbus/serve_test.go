@@ -22,7 +22,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
-	"github.com/avatarbus/avatarbus/broker/brokertest"
 	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/verify"
 )
@@ -248,23 +247,13 @@ func TestServeEmbeddedKeepsAckedEventsAcrossRestart(t *testing.T) {
 	}
 
 	// An independent client on the embedded server's client port sees exactly what was acked.
-	_, js := brokertest.Connect(t, "nats://"+natsListen)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	stream, err := js.Stream(ctx, "AVATAR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	stream, info := avatarStreamInfo(t, natsListen)
 	if info.State.Msgs != n {
 		t.Fatalf("stream AVATAR holds %d messages, want %d", info.State.Msgs, n)
 	}
 	stored := map[string]uint64{}
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
-		msg, err := stream.GetMsg(ctx, seq)
+		msg, err := stream.GetMsg(context.Background(), seq)
 		if err != nil {
 			t.Fatalf("get seq %d: %v", seq, err)
 		}

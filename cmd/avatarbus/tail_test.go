@@ -101,6 +101,19 @@ func (b *background) waitLines(t *testing.T, n int) []string {
 	}
 }
 
+// avatarStreamInfo returns the AVATAR stream of the NATS server at natsAddr and its current info.
+func avatarStreamInfo(t *testing.T, natsAddr string) (jetstream.Stream, *jetstream.StreamInfo) {
+	t.Helper()
+	_, stream := avatarStream(t, natsAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stream, info
+}
+
 // avatarStream connects to a NATS server as a test client and returns the AVATAR stream.
 func avatarStream(t *testing.T, natsAddr string) (*nats.Conn, jetstream.Stream) {
 	t.Helper()
