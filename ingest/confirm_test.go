@@ -95,19 +95,26 @@ func (f *fakeDID) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{"kind":"NotFoundError","description":"talk not found"}`))
 }
 
-func TestConfirmFetchOnJetStream(t *testing.T) {
+// serveConfirmedDID serves a D-ID token source whose callbacks are confirmed (`confirm: fetch`)
+// against a fake D-ID API (up), with the quarantine when quarantine, and returns the fake, the
+// server's URL and a JetStream client.
+func serveConfirmedDID(t *testing.T, timeout time.Duration, quarantine bool) (*fakeDID, string, jetstream.JetStream) {
+	t.Helper()
 	api := &fakeDID{}
 	api.mode.Store("up")
 	fake := httptest.NewServer(api)
 	t.Cleanup(fake.Close)
-	conf, err := platformapi.NewConfirmer(preset(t, "did"), "did", nil, platformapi.Options{Base: fake.URL, Key: "did-api-key", Timeout: 300 * time.Millisecond})
+	conf, err := platformapi.NewConfirmer(preset(t, "did"), "did", nil, platformapi.Options{Base: fake.URL, Key: "did-api-key", Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
-	url, _, js := serveSources(t, []ingest.Source{{
-		Name: "did", Preset: preset(t, "did"), Confirmer: conf,
-		Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}}),
-	}})
+	url, _, js := serveSourcesWith(t, []ingest.Source{{Name: "did", Preset: preset(t, "did"), Confirmer: conf,
+		Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}})}}, quarantine)
+	return api, url, js
+}
+
+func TestConfirmFetchOnJetStream(t *testing.T) {
+	api, url, js := serveConfirmedDID(t, 300*time.Millisecond, false)
 	hook := url + "/webhooks/did?token=" + didToken
 	h := http.Header{"Content-Type": {"application/json"}}
 
@@ -189,18 +196,7 @@ func TestConfirmFetchOnJetStream(t *testing.T) {
 // GET /clips/{id} and stored (it was refused and lost when only /talks was asked); an unknown clip
 // is refused 401 unconfirmed and not stored.
 func TestConfirmClipOnJetStream(t *testing.T) {
-	api := &fakeDID{}
-	api.mode.Store("up")
-	fake := httptest.NewServer(api)
-	t.Cleanup(fake.Close)
-	conf, err := platformapi.NewConfirmer(preset(t, "did"), "did", nil, platformapi.Options{Base: fake.URL, Key: "did-api-key", Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, _, js := serveSources(t, []ingest.Source{{
-		Name: "did", Preset: preset(t, "did"), Confirmer: conf,
-		Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}}),
-	}})
+	_, url, js := serveConfirmedDID(t, time.Second, false)
 	hook := url + "/webhooks/did?token=" + didToken
 	h := http.Header{"Content-Type": {"application/json"}}
 
@@ -295,16 +291,7 @@ func TestHeyGenConfirmOnJetStream(t *testing.T) {
 // (reason unconfirmed, the body, never the token), so an operator sees the forgeries made with a
 // leaked token and can recover a genuine event the source could not confirm.
 func TestUnconfirmedIsQuarantined(t *testing.T) {
-	api := &fakeDID{}
-	api.mode.Store("up")
-	fake := httptest.NewServer(api)
-	t.Cleanup(fake.Close)
-	conf, err := platformapi.NewConfirmer(preset(t, "did"), "did", nil, platformapi.Options{Base: fake.URL, Key: "did-api-key", Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, _, js := serveSourcesWith(t, []ingest.Source{{Name: "did", Preset: preset(t, "did"), Confirmer: conf,
-		Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}})}}, true)
+	api, url, js := serveConfirmedDID(t, time.Second, true)
 	ctx := context.Background()
 
 	forged := `{"id":"tlk_forged","status":"done","result_url":"https://evil.example/x.mp4"}`
