@@ -17,7 +17,7 @@ func TestEnvOverrides(t *testing.T) {
 		"AVATARBUS_STREAM_REPLICAS=3",
 		"AVATARBUS_STREAM_MAX_BYTES=2GiB",
 		"AVATARBUS_LOG_LEVEL=debug",
-		"AVATARBUS_SOURCES_0_SECRETS=one, two ,three",
+		"AVATARBUS_SOURCES_0_SECRETS=[one, two ,three]",
 		"AVATARBUS_SOURCES_1_TOLERANCE=90",
 		"AVATARBUS_SOURCES_0_VERIFY_HEADER=X-Sig",
 		"AVATARBUS_SOURCES_2_RATE_LIMIT_RPS=2.5",
@@ -146,7 +146,7 @@ func TestFlagOverrides(t *testing.T) {
 			"nats.embedded.store_dir": "/tmp/x",
 			"log.level":               "debug",
 			"sources[2].tolerance":    "10m",
-			"sources.0.secrets":       "a,b",
+			"sources.0.secrets":       `["a","b"]`,
 			"routes[0].timeout":       "3s",
 		},
 	})
