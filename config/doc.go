@@ -17,8 +17,9 @@
 //     ("[5s, 30s]", or a JSON array '["tok,en", "other"]'). Otherwise a
 //     list of strings (sources[].secrets) takes the whole value as its one
 //     item, commas included, and a list of durations (routes[].backoff)
-//     takes comma-separated items. Maps take a YAML flow mapping. Values are parsed by the YAML decoder into the field, so
-//     durations, sizes, integers and booleans read exactly as in the file.
+//     takes comma-separated items. Maps take a YAML flow mapping. Values are
+//     parsed by the YAML decoder into the field, so durations, sizes,
+//     integers and booleans read exactly as in the file.
 //     AVATARBUS_ variables that match no key are reported as warnings.
 //  4. Command-line flags, given to Load as dotted keys ("nats.url",
 //     "sources[0].tolerance" or "sources.0.tolerance").
