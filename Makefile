@@ -1,5 +1,5 @@
 # Targets CI and developers call; see README.md.
-.PHONY: test test-long fmt vet golden fuzz soak bench run
+.PHONY: test test-long fmt vet golden fuzz soak bench attack run
 
 test:        ## the README's test command
 	go test -race ./...
@@ -24,6 +24,9 @@ soak:        ## two minutes of signed load on an in-process avatarbus
 
 bench:       ## the side-by-side benchmark harness (see BENCHMARKS.md)
 	go run ./bench
+
+attack:      ## issue 13's attacks on a built avatarbus, loopback only, ~2 minutes; prints a table
+	go run ./reliability/attack
 
 run:         ## run on the embedded JetStream
 	go run ./cmd/avatarbus serve

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,6 +79,13 @@ type Refused struct {
 	// (Authorization, Cookie, a token source's header) are masked by the caller.
 	Header http.Header
 	Body   []byte // the raw body, byte for byte
+
+	// Set on a message read back when the request did not fit a NATS message whole (see fit).
+	// HeadersDropped lists the request headers left out ("X-Padding=60012, …"); BodyTruncatedFrom
+	// is the body's full length when Body is only its start, else 0. Either makes re-verification
+	// fail where the cut part was signed.
+	HeadersDropped    string
+	BodyTruncatedFrom int
 }
 
 // Headers of a quarantined message. Request headers are kept under RequestHeaderPrefix so that
@@ -161,6 +169,14 @@ func RefusedFromMsg(header nats.Header, data []byte) (*Refused, error) {
 	if r.Body == nil {
 		r.Body = []byte{}
 	}
+	r.HeadersDropped = get(HeaderHeadersDropped)
+	if n := get(HeaderBodyTruncated); n != "" {
+		full, err := strconv.Atoi(n)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s %q: %w", ErrNotQuarantined, HeaderBodyTruncated, n, err)
+		}
+		r.BodyTruncatedFrom = full
+	}
 	return r, nil
 }
 
@@ -195,8 +211,8 @@ func (b *Broker) Quarantine() *Quarantine {
 
 // Keep stores r on subject and waits for JetStream's ack, at most until ctx ends or the
 // quarantine's timeout passes, and returns the stream sequence it got. It returns an error
-// wrapping ErrUnavailable when r was not stored: disconnected, no ack in time, or larger than
-// the server's max payload.
+// wrapping ErrUnavailable when r was not stored: disconnected, or no ack in time. A request too
+// large for one message is cut to fit (see fit), and the cut is marked.
 func (q *Quarantine) Keep(ctx context.Context, subject string, r *Refused) (uint64, error) {
 	if q == nil {
 		return 0, fmt.Errorf("%w: quarantine is off", ErrUnavailable)
@@ -206,7 +222,9 @@ func (q *Quarantine) Keep(ctx context.Context, subject string, r *Refused) (uint
 	}
 	ctx, cancel := context.WithTimeout(ctx, q.timeout)
 	defer cancel()
-	ack, err := q.js.PublishMsg(ctx, r.msg(subject), jetstream.WithExpectStream(q.stream))
+	m := r.msg(subject)
+	fit(m, q.nc.MaxPayload())
+	ack, err := q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.stream))
 	if err != nil {
 		return 0, fmt.Errorf("%w: quarantine %s: %w", ErrUnavailable, q.stream, err)
 	}

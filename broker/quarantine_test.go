@@ -91,12 +91,6 @@ func TestQuarantineFailsFastAndBounded(t *testing.T) {
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(), Quarantine: q})
 	ctx := context.Background()
 
-	t.Run("larger than max payload", func(t *testing.T) {
-		big := &broker.Refused{Source: "acme", Body: bytes.Repeat([]byte("x"), int(b.Conn.MaxPayload())+1)}
-		if _, err := b.Quarantine().Keep(ctx, "quarantine.avatar.acme", big); !errors.Is(err, broker.ErrUnavailable) {
-			t.Fatalf("err = %v, want ErrUnavailable", err)
-		}
-	})
 	t.Run("no ack", func(t *testing.T) {
 		if err := b.JS.DeleteStream(ctx, "AVATAR_QUARANTINE"); err != nil {
 			t.Fatal(err)

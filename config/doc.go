@@ -13,10 +13,13 @@
 //     "_": AVATARBUS_LISTEN, AVATARBUS_NATS_EMBEDDED_STORE_DIR,
 //     AVATARBUS_STREAM_DUPLICATE_WINDOW. List elements that exist after the
 //     file is loaded are addressed by index: AVATARBUS_SOURCES_0_SECRETS,
-//     AVATARBUS_SOURCES_1_VERIFY_HEADER. Lists take comma-separated values
-//     (or a YAML flow sequence such as "[5s, 30s]"); maps take a YAML flow
-//     mapping. Values are parsed by the YAML decoder into the field, so
-//     durations, sizes, integers and booleans read exactly as in the file.
+//     AVATARBUS_SOURCES_1_VERIFY_HEADER. Lists take a YAML flow sequence
+//     ("[5s, 30s]", or a JSON array '["tok,en", "other"]'). Otherwise a
+//     list of strings (sources[].secrets) takes the whole value as its one
+//     item, commas included, and a list of durations (routes[].backoff)
+//     takes comma-separated items. Maps take a YAML flow mapping. Values are
+//     parsed by the YAML decoder into the field, so durations, sizes,
+//     integers and booleans read exactly as in the file.
 //     AVATARBUS_ variables that match no key are reported as warnings.
 //  4. Command-line flags, given to Load as dotted keys ("nats.url",
 //     "sources[0].tolerance" or "sources.0.tolerance").

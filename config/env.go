@@ -147,9 +147,11 @@ func newKey(segs []segment, get func() reflect.Value) key {
 }
 
 // setValue parses s into v with the YAML decoder, so every type reads the
-// same as in the file. Strings are taken verbatim; lists take
-// comma-separated items or a YAML flow sequence; maps take a YAML flow
-// mapping.
+// same as in the file. Strings are taken verbatim; lists take a YAML flow
+// sequence (a JSON array is one: ["tok,en","other"]); otherwise a list of
+// strings takes s as its one item, since a string (a secret) may hold a
+// comma, and other lists (durations) take comma-separated items, which
+// cannot hold one. Maps take a YAML flow mapping.
 func setValue(v reflect.Value, s string) error {
 	t := v.Type()
 	switch {
@@ -163,6 +165,13 @@ func setValue(v reflect.Value, s string) error {
 		}
 		if trimmed == "" {
 			v.Set(reflect.Zero(t))
+			return nil
+		}
+		if t.Elem().Kind() == reflect.String {
+			// Verbatim, like a string key: "tok,en" is one secret, never "tok" and "en".
+			out := reflect.MakeSlice(t, 1, 1)
+			out.Index(0).SetString(s)
+			v.Set(out)
 			return nil
 		}
 		parts := strings.Split(s, ",")

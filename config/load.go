@@ -75,6 +75,7 @@ func load(name string, data []byte, opts LoadOptions) (*Config, []string, error)
 		}
 	}
 
+	fromFile := yamlLiterals(&cfg)
 	keys := walkKeys(&cfg)
 	unmatched, errs := applyEnv(&cfg, keys, lookup)
 	problems = append(problems, errs...)
@@ -118,6 +119,7 @@ func load(name string, data []byte, opts LoadOptions) (*Config, []string, error)
 		}
 	}
 	warnings = append(warnings, cfg.Warnings()...)
+	warnings = append(warnings, hardeningWarnings(&cfg, fromFile)...)
 	if len(problems) > 0 {
 		return nil, warnings, invalid(problems)
 	}

@@ -147,7 +147,7 @@ func TestRedacted(t *testing.T) {
 	c.Sources[0].API = &API{Base: "https://api.example", Key: "api-key"}
 	r := c.Redacted()
 	out := yamlString(t, &r)
-	for _, secret := range []string{"heygen-secret-value", "did-token-value", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "hunter2", "tok\n", "api-key"} {
+	for _, secret := range []string{"heygen-secret-value", "did-token-value-1", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "hunter2", "tok\n", "api-key"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("Redacted() output contains %q:\n%s", secret, out)
 		}

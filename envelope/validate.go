@@ -46,6 +46,12 @@ func (e *Event) Validate() error {
 	if e.Subject != e.Data.ResourceID {
 		bad("subject", "%q differs from data.resource_id %q", e.Subject, e.Data.ResourceID)
 	}
+	if HasControl(e.Subject) {
+		bad("subject", "contains control characters")
+	}
+	if HasControl(e.Data.ResourceID) {
+		bad("data.resource_id", "contains control characters")
+	}
 	if len(e.Data.Raw) == 0 {
 		bad("data.raw", "missing")
 	}

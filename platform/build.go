@@ -23,7 +23,15 @@ func newEvent(platform string, in Input) envelope.Event {
 
 // finish completes ev: the subject mirrors the resource id, and an event without an id of its own
 // gets the digest of its body, so even an unrecognized payload is deduplicated.
+//
+// A resource id holding a control character is dropped, not escaped: no platform issues one, so it
+// names nothing a consumer could look up, and an escaped form could equal another, genuine id. The
+// raw payload keeps it as sent (and the event id, a digest when an id is not plain, still tells
+// such events apart).
 func finish(ev envelope.Event, in Input) envelope.Event {
+	if envelope.HasControl(ev.Data.ResourceID) {
+		ev.Data.ResourceID = ""
+	}
 	ev.Subject = ev.Data.ResourceID
 	if ev.ID == "" {
 		ev.ID = envelope.BodyID(ev.Platform, in.Body)

@@ -33,6 +33,11 @@ func fuzzNormalizer(f *testing.F, preset string) {
 	f.Add([]byte(`{"event_type":"avatar_video.success","event_data":{"video_id":"v","duration":"NaN"}}`))
 	f.Add([]byte(`{"type":"video.done","timestamp":"9999-12-31T23:59:59-01:00","data":{"id":"v"}}`))
 	f.Add([]byte(`{"type":"video.done\n","event_type":"x\u0000","data":{"id":"v"}}`))
+	// Control characters in a resource id never reach subject (issue 13): a terminal escape, a
+	// header split, C1.
+	f.Add([]byte(`{"event_type":"avatar_video.success","event_data":{"video_id":"v\u001b[2J\u0007"}}`))
+	f.Add([]byte(`{"type":"video.done","data":{"id":"v\r\nX-Injected: 1"}}`))
+	f.Add([]byte(`{"video_id":"v\u0085","status":"done","id":"t\u0000"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ev := p.Normalize(platform.Input{Source: preset, Body: body, ReceivedAt: fixedClock,
 			Events: map[string]string{"video.done": envelope.TypeVideoCompleted}})
