@@ -96,7 +96,15 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	header := textproto.MIMEHeader(req.Header)
 	res, err := src.Verifier.Verify(verify.Request{Header: header, Query: req.URL.Query(), Body: body, Now: receivedAt})
 	if err != nil {
+		if lerr := s.spendUnverified(c, ep, src); lerr != nil {
+			m.VerificationFailed(verify.ReasonOf(err))
+			return accepted{}, lerr
+		}
 		s.refuse(c, ep, m, err, body, receivedAt, "", "verification failed")
+		return accepted{}, err
+	}
+	// Only now, verified, does the request spend its source's rate limit.
+	if err := s.spendVerified(c, ep, src); err != nil {
 		return accepted{}, err
 	}
 
@@ -106,7 +114,7 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	})
 	if src.Confirmer != nil {
 		resource := ev.Subject
-		if ev, err = s.confirm(c, src, ev); err != nil {
+		if ev, err = s.confirm(c, ep, src, ev); err != nil {
 			if _, refused := errors.AsType[*verify.Error](err); refused {
 				s.refuse(c, ep, m, err, body, receivedAt, resource, "event not confirmed by the platform")
 			}
@@ -121,14 +129,14 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	if s.offload != nil {
 		// Objects first: a 2xx names an event whose references can be read.
 		if err := s.offload.Apply(req.Context(), &ev, body, req.Header.Get(echo.HeaderContentType), src.Offload); err != nil {
-			s.requestLog(c, src.Name).Warn().Err(err).Str("id", ev.ID).Msg("event not stored: object store")
+			unavailable(c, ep).Err(err).Str("id", ev.ID).Msg("event not stored: object store" + sampledNote)
 			return accepted{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
 	published := time.Now()
 	ack, err := s.pub.Publish(req.Context(), subject, &ev)
 	if err != nil {
-		s.requestLog(c, src.Name).Warn().Err(err).Str("id", ev.ID).Msg("event not stored")
+		unavailable(c, ep).Err(err).Str("id", ev.ID).Msg("event not stored" + sampledNote)
 		return accepted{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	m.Published(time.Since(published))
@@ -164,6 +172,16 @@ func (s *Server) refuse(c echo.Context, ep *endpoint, m *metrics.Source, err err
 		}
 	}
 	line.Msg(msg)
+}
+
+// sampledNote ends the message of a sampled line, so that a reader knows it stands for more.
+const sampledNote = " (answered 503; logged at most once per 10s per source)"
+
+// unavailable starts the warning of a request answered 503 because something it needs is down
+// (JetStream, the object store, the platform's API). Its logger is sampled like the 429s': an
+// outage answers thousands of requests, and the metrics count them all.
+func unavailable(c echo.Context, ep *endpoint) *zerolog.Event {
+	return ep.busyLog.Warn().Str("request_id", requestID(c))
 }
 
 // requestLog is the logger of a request that is refused or fails. It is built only then, so a

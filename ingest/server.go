@@ -116,6 +116,7 @@ type endpoint struct {
 	// limiter is the token bucket of the source's RateLimit, rebuilt when a reload changes it.
 	limiter  atomic.Pointer[limiter]
 	limitLog zerolog.Logger // sampled: a flood of 429s writes a line now and then, not one each
+	busyLog  zerolog.Logger // sampled like limitLog: an outage's 503s write a line now and then
 	// quarantine is the subject refused requests are kept on; "" keeps none.
 	quarantine string
 }
@@ -161,6 +162,7 @@ func New(cfg Config) *Server {
 			ep.metrics = cfg.Metrics.Source(src.Name)
 		}
 		ep.limitLog = s.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: limitLogPeriod}).With().Str("source", src.Name).Logger()
+		ep.busyLog = s.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: limitLogPeriod}).With().Str("source", src.Name).Logger()
 		if s.quar != nil {
 			subject, err := subjects.Quarantine(s.prefix, src.Name)
 			if err != nil { // buildSources checks names first; not worth failing New for
