@@ -3,7 +3,6 @@ package ingest
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/textproto"
 	"time"
@@ -86,10 +85,15 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	src := ep.source.Load()
 	req := c.Request()
 
-	body, err := readBody(c, src.MaxBody)
+	body, hold, err := s.readBody(c, src.MaxBody)
+	defer hold.release() // after the last step that holds the body: publish, or the quarantine copy
 	m.BodyBytes(len(body))
 	if err != nil {
-		s.requestLog(c, src.Name).Warn().Err(err).Msg("request refused")
+		if errors.Is(err, ErrBusy) {
+			unavailable(c, ep).Err(err).Msg("request refused: body budget full" + sampledNote)
+		} else {
+			s.requestLog(c, src.Name).Warn().Err(err).Msg("request refused")
+		}
 		return accepted{}, err
 	}
 	receivedAt := s.now()
@@ -193,42 +197,3 @@ func (s *Server) requestLog(c echo.Context, source string) *zerolog.Logger {
 
 // requestID is the id the RequestID middleware put in the answer's X-Request-Id.
 func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
-
-// readBody reads the whole raw body, refusing more than limit bytes: early from Content-Length,
-// otherwise as soon as the limit is crossed while reading. On error it returns what was read
-// before it (to be counted, never used).
-func readBody(c echo.Context, limit int64) ([]byte, error) {
-	req := c.Request()
-	if req.ContentLength > limit {
-		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrBodyTooLarge, req.ContentLength, limit)
-	}
-	body, err := readAll(http.MaxBytesReader(c.Response().Writer, req.Body, limit), req.ContentLength)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return body, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
-		}
-		return body, fmt.Errorf("%w: %w", ErrBodyRead, err)
-	}
-	return body, nil
-}
-
-// readAll is io.ReadAll starting with room for size bytes (the Content-Length, when sent) and one
-// more to see the end, so a body is read into one allocation instead of a growing series. The
-// room is at most 64 KiB: a Content-Length alone, before any byte came, does not reserve more.
-func readAll(r io.Reader, size int64) ([]byte, error) {
-	b := make([]byte, 0, min(max(size, 511), 64<<10)+1)
-	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = nil
-			}
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // grow as append does
-		}
-	}
-}

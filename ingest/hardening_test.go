@@ -1,9 +1,15 @@
 package ingest_test
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
+	"runtime"
+	rtmetrics "runtime/metrics"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +21,7 @@ import (
 	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/broker/brokertest"
 	"github.com/avatarbus/avatarbus/ingest"
+	"github.com/avatarbus/avatarbus/metrics"
 	"github.com/avatarbus/avatarbus/subjects"
 )
 
@@ -125,5 +132,151 @@ func TestOutage503LinesAreSampled(t *testing.T) {
 	}
 	if lines < 1 || lines > 2 {
 		t.Fatalf("%d log lines for %d answers 503, want 1 (sampled: at most one per 10s per source)", lines, n)
+	}
+}
+
+// heapInUse is the memory the Go runtime holds for the heap and everything else it mapped, less
+// what it gave back to the OS: the process's resident Go memory, without the race detector's
+// shadow memory (which RSS would count, and which scales with the heap anyway).
+func heapInUse() uint64 {
+	s := []rtmetrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
+	rtmetrics.Read(s)
+	return s[0].Value.Uint64() - s[1].Value.Uint64()
+}
+
+// TestBodyBytesInFlightAreBounded: 600 clients each send a 1 MiB body at once to an in-process
+// server and hold its last byte for a while. The Go memory of the process (server and these
+// clients; measured with runtime/metrics, see heapInUse) grows by less than 400 MB, because the
+// bodies share a 64 MiB budget and the others are answered 503 + Retry-After after a short wait;
+// without the budget every body is buffered (600 MiB and more). Meanwhile a genuine signed
+// request, retrying on 503 after Retry-After as the platforms do, is stored.
+func TestBodyBytesInFlightAreBounded(t *testing.T) {
+	const (
+		senders = 600
+		bodyLen = 1 << 20
+		budget  = 64 << 20
+		hold    = 3000 * time.Millisecond
+	)
+	srv := brokertest.RunJetStream(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	b, err := broker.Open(ctx, broker.Config{
+		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
+		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
+			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
+	}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	sources := testSources(t)
+	sources[0].MaxBody = bodyLen
+	reg := metrics.NewRegistry()
+	base, _ := serveIngest(t, ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(),
+		Log: zerolog.Nop(), Metrics: metrics.New(reg),
+		HTTP: ingest.HTTPConfig{MaxBodyBytesInFlight: budget, BodyWait: time.Second}})
+	addr := strings.TrimPrefix(base, "http://")
+
+	runtime.GC()
+	baseline := heapInUse()
+	var peak atomic.Uint64
+	sampled := make(chan struct{})
+	stopSampling := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			if m := heapInUse(); m > peak.Load() {
+				peak.Store(m)
+			}
+			select {
+			case <-stopSampling:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	head := fmt.Sprintf("POST /webhooks/acme HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", bodyLen)
+	release := time.Now().Add(hold) // every sender keeps its last byte until then
+	var statuses sync.Map           // status → *atomic.Int64
+	var retryAfter atomic.Int64
+	var wg sync.WaitGroup
+	for range senders {
+		wg.Go(func() {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := conn.Write([]byte(head)); err != nil {
+				return
+			}
+			for sent := 0; sent < bodyLen-1; {
+				n := min(len(chunk), bodyLen-1-sent)
+				if _, err := conn.Write(chunk[:n]); err != nil {
+					break // answered (503) without its body being read
+				}
+				sent += n
+			}
+			time.Sleep(time.Until(release))
+			_, _ = conn.Write([]byte("x"))
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				return
+			}
+			resp.Body.Close()
+			n, _ := statuses.LoadOrStore(resp.StatusCode, &atomic.Int64{})
+			n.(*atomic.Int64).Add(1)
+			if resp.StatusCode == 503 && resp.Header.Get("Retry-After") != "" {
+				retryAfter.Add(1)
+			}
+		})
+	}
+
+	// The genuine sender, during the attack: it retries a 503 after Retry-After, at most 4 times.
+	time.Sleep(300 * time.Millisecond)
+	body := `{"type":"video.done","data":{"id":"during-the-attack"}}`
+	h := signedSW(t, "genuine-during-attack", time.Now(), body)
+	var attempts []int
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range 4 {
+		req, _ := http.NewRequest(http.MethodPost, base+"/webhooks/acme", strings.NewReader(body))
+		req.Header = h.Clone()
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Logf("genuine request: %v", err)
+			attempts = append(attempts, 0)
+			break
+		}
+		resp.Body.Close()
+		attempts = append(attempts, resp.StatusCode)
+		if resp.StatusCode != 503 {
+			break
+		}
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		time.Sleep(time.Duration(max(secs, 1)) * time.Second)
+	}
+	wg.Wait()
+	close(stopSampling)
+	<-sampled
+
+	growth := int64(peak.Load()) - int64(baseline)
+	var summary []string
+	statuses.Range(func(k, v any) bool {
+		summary = append(summary, fmt.Sprintf("%v×%d", v.(*atomic.Int64).Load(), k))
+		return true
+	})
+	t.Logf("peak growth %d MB (baseline %d MB); senders answered %v (%d × 503 with Retry-After); genuine %v",
+		growth>>20, baseline>>20, summary, retryAfter.Load(), attempts)
+	if growth >= 400<<20 {
+		t.Errorf("memory grew by %d MB with %d senders of %d-byte bodies, want < 400 MB", growth>>20, senders, bodyLen)
+	}
+	if last := attempts[len(attempts)-1]; last != 200 {
+		t.Errorf("the genuine request during the attack: %v, want 200 in the end", attempts)
+	}
+	if got := value(t, reg, "avatarbus_ingest_body_bytes_in_flight"); got != 0 {
+		t.Errorf("avatarbus_ingest_body_bytes_in_flight = %v after every request ended, want 0", got)
 	}
 }
