@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"runtime"
@@ -278,5 +279,50 @@ func TestBodyBytesInFlightAreBounded(t *testing.T) {
 	}
 	if got := value(t, reg, "avatarbus_ingest_body_bytes_in_flight"); got != 0 {
 		t.Errorf("avatarbus_ingest_body_bytes_in_flight = %v after every request ended, want 0", got)
+	}
+}
+
+// TestChunkedBodyCannotBypassTheBudget: a body of unknown length (chunked) is charged as it grows,
+// so a 100 MiB one on a source that allows 128 MiB is refused 413 once it would need more than the
+// whole 8 MiB budget, having been read no further than that.
+func TestChunkedBodyCannotBypassTheBudget(t *testing.T) {
+	const budget = 8 << 20
+	sources := testSources(t)
+	sources[0].MaxBody = 128 << 20
+	reg := metrics.NewRegistry()
+	base, _ := serveIngest(t, ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: stubPublisher{},
+		Log: zerolog.Nop(), Metrics: metrics.New(reg), HTTP: ingest.HTTPConfig{MaxBodyBytesInFlight: budget}})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	go func() {
+		chunk := append([]byte(fmt.Sprintf("%x\r\n", 1<<20)), append(bytes.Repeat([]byte("x"), 1<<20), "\r\n"...)...)
+		if _, err := conn.Write([]byte("POST /webhooks/acme HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")); err != nil {
+			return
+		}
+		for range 100 { // 100 MiB, unless the server hangs up first
+			if _, err := conn.Write(chunk); err != nil {
+				return
+			}
+		}
+		_, _ = conn.Write([]byte("0\r\n\r\n"))
+	}()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(raw), "max_body_bytes_in_flight") {
+		t.Fatalf("%d %s, want 413 naming http.max_body_bytes_in_flight", resp.StatusCode, raw)
+	}
+	if read := value(t, reg, "avatarbus_request_bytes_total", "source", "acme"); read > budget+1 {
+		t.Fatalf("%v bytes read of the chunked body, want at most the %d-byte budget", read, budget)
+	}
+	if held := value(t, reg, "avatarbus_ingest_body_bytes_in_flight"); held != 0 {
+		t.Fatalf("%v bytes still held after the answer", held)
 	}
 }
