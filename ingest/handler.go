@@ -72,9 +72,12 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	return err
 }
 
-// process is the pipeline: source → raw body → verify → normalize → subject → offload → publish → ack. It
-// returns the answer of a stored event, or the error errorResponse turns into the answer. Its log
-// lines name the source, request id and reason, never the body, secrets or the query string.
+// process is the pipeline: source → raw body (charged to the body budget until the answer) →
+// verify → rate limit → normalize → subject → offload → publish → ack. A request that fails
+// verification spends the source's unverified budget instead of its rate limit. It returns the
+// answer of a stored event, or the error errorResponse turns into the answer. Its log lines name
+// the source, request id and reason, never the body, secrets or the query string; those of 503s
+// are sampled.
 func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accepted, error) {
 	if s.draining.Load() {
 		return accepted{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
