@@ -142,13 +142,13 @@ func (h *bodyHold) release() {
 // otherwise as soon as the limit is crossed while reading. The bytes come from the server's body
 // budget (see readAll); the caller releases the hold when it is done with the body. On error it
 // returns what was read before it (to be counted, never used).
-func (s *Server) readBody(c echo.Context, limit int64) ([]byte, *bodyHold, error) {
+func (s *Server) readBody(c echo.Context, limit int64) ([]byte, bodyHold, error) {
 	req := c.Request()
-	hold := &bodyHold{b: s.budget}
+	hold := bodyHold{b: s.budget}
 	if req.ContentLength > limit {
 		return nil, hold, fmt.Errorf("%w: %d bytes, the limit is %d", ErrBodyTooLarge, req.ContentLength, limit)
 	}
-	body, err := readAll(req.Context(), http.MaxBytesReader(c.Response().Writer, req.Body, limit), req.ContentLength, limit, hold)
+	body, err := readAll(req.Context(), http.MaxBytesReader(c.Response().Writer, req.Body, limit), req.ContentLength, limit, &hold)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		switch {
