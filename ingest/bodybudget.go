@@ -47,8 +47,10 @@ const growChunk = 64 << 10
 // where neither can be read. An eighth, because the budget counts body bytes only: the pipeline
 // makes copies of a body (the event, its JSON, the quarantine's copy), and the garbage collector
 // lets the heap grow to twice what is live before it collects.
-func DefaultMaxBodyBytesInFlight() int64 {
-	limit := memoryLimit()
+func DefaultMaxBodyBytesInFlight() int64 { return budgetFor(memoryLimit()) }
+
+// budgetFor is the default body budget of a process that may use limit bytes (0: unknown).
+func budgetFor(limit int64) int64 {
 	if limit <= 0 {
 		return FallbackBodyBytesInFlight
 	}
