@@ -133,7 +133,8 @@ type Source struct {
 	// Events maps platform event names to canonical event types, which start
 	// with "avatar.".
 	Events map[string]string `yaml:"events"`
-	// RateLimit limits the request rate of this source; nil means unlimited.
+	// RateLimit limits the rate of verified requests of this source, with a smaller budget of
+	// its own for requests that fail verification; nil means unlimited.
 	RateLimit *RateLimit `yaml:"rate_limit"`
 	// Confirm is "" or "fetch" (confirm an event by fetching it from the
 	// platform's API).
@@ -174,6 +175,20 @@ type RateLimit struct {
 	RPS float64 `yaml:"rps"`
 	// Burst is the bucket size, the most requests accepted at once; >= 1.
 	Burst int `yaml:"burst"`
+	// Unverified is the budget of the requests that fail verification (unsigned, forged, stale):
+	// they never spend rps/burst, so a stranger's flood cannot use up the genuine sender's limit,
+	// and beyond their own budget they are answered 429 without the 401 path (quarantine copy, log
+	// line). Zero fields take the default derived from the limit: rps/4 and burst/4 (at least 1).
+	Unverified UnverifiedLimit `yaml:"unverified"`
+}
+
+// UnverifiedLimit is the token bucket of a source's requests that fail verification. Zero fields
+// take the default derived from the source's rate_limit.
+type UnverifiedLimit struct {
+	// RPS is the sustained rate; 0 means rate_limit.rps / 4, else > 0.
+	RPS float64 `yaml:"rps"`
+	// Burst is the bucket size; 0 means max(1, rate_limit.burst / 4), else >= 1.
+	Burst int `yaml:"burst"`
 }
 
 // Quarantine configures the stream that keeps requests refused for their signature or timestamp
@@ -209,6 +224,16 @@ type HTTP struct {
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// MaxHeaderBytes caps the request line and headers, default 64KiB; 1KiB..1MiB.
 	MaxHeaderBytes Size `yaml:"max_header_bytes"`
+	// MaxBodyBytesInFlight caps the bytes held by the bodies of all requests in flight together,
+	// charged from Content-Length before reading (a chunked body as it grows) and given back when
+	// the request is answered. Beyond it a request waits up to body_wait for room, then gets 503
+	// with Retry-After; a body larger than the whole budget gets 413. 0 (the default) sizes it for
+	// the machine: an eighth of the memory limit (the smaller of physical memory and the cgroup's
+	// memory.max), within 32MiB..2GiB, or 256MiB where neither can be read. Else >= 1MiB.
+	MaxBodyBytesInFlight Size `yaml:"max_body_bytes_in_flight"`
+	// BodyWait is how long a request waits for room under max_body_bytes_in_flight before its
+	// 503, default 1s; > 0 and <= 10s.
+	BodyWait Duration `yaml:"body_wait"`
 }
 
 // API configures access to a platform's API.

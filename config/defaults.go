@@ -30,6 +30,10 @@ const (
 	// MinMaxHeaderBytes and MaxMaxHeaderBytes bound http.max_header_bytes.
 	MinMaxHeaderBytes = 1 * KiB
 	MaxMaxHeaderBytes = 1 * MiB
+	// MinMaxBodyBytesInFlight is the smallest http.max_body_bytes_in_flight that may be set.
+	MinMaxBodyBytesInFlight = 1 * MiB
+	// MaxBodyWait is the largest http.body_wait.
+	MaxBodyWait = Duration(10 * time.Second)
 )
 
 // DefaultBackoff returns a route's default backoff schedule:
@@ -80,6 +84,7 @@ func Default() Config {
 			WriteTimeout:      Duration(30 * time.Second),
 			IdleTimeout:       Duration(120 * time.Second),
 			MaxHeaderBytes:    64 * KiB,
+			BodyWait:          Duration(time.Second),
 		},
 	}
 }

@@ -312,6 +312,12 @@ func (c *Config) checkSources(k *checker) {
 			if rl.Burst < 1 {
 				k.add(p+".rate_limit.burst", "must be >= 1 (got %d): the most requests accepted at once, e.g. 2 × rps", rl.Burst)
 			}
+			if u := rl.Unverified; u.RPS < 0 || math.IsInf(u.RPS, 0) || math.IsNaN(u.RPS) {
+				k.add(p+".rate_limit.unverified.rps", "must be > 0, or 0 for rps/4 (got %v)", u.RPS)
+			}
+			if rl.Unverified.Burst < 0 {
+				k.add(p+".rate_limit.unverified.burst", "must be >= 1, or 0 for burst/4 (got %d)", rl.Unverified.Burst)
+			}
 		}
 		if s.Confirm != "" && s.Confirm != "fetch" {
 			k.add(p+".confirm", "%q must be \"\" or \"fetch\"", s.Confirm)
@@ -421,6 +427,12 @@ func (c *Config) checkHTTP(k *checker) {
 	}
 	if h.MaxHeaderBytes < MinMaxHeaderBytes || h.MaxHeaderBytes > MaxMaxHeaderBytes {
 		k.add("http.max_header_bytes", "%s is not in %s..%s", h.MaxHeaderBytes, MinMaxHeaderBytes, MaxMaxHeaderBytes)
+	}
+	if h.MaxBodyBytesInFlight != 0 && h.MaxBodyBytesInFlight < MinMaxBodyBytesInFlight {
+		k.add("http.max_body_bytes_in_flight", "%s is below %s (0 sizes it for the machine)", h.MaxBodyBytesInFlight, MinMaxBodyBytesInFlight)
+	}
+	if h.BodyWait <= 0 || h.BodyWait > MaxBodyWait {
+		k.add("http.body_wait", "%s is not in (0s, %s]: a request waits this long for room before its 503", h.BodyWait, MaxBodyWait)
 	}
 }
 

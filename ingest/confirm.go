@@ -24,7 +24,7 @@ type Confirmer interface {
 
 // confirm runs the source's Confirmer on ev and maps its outcome to the pipeline's errors.
 // A refusal (*verify.Error) is returned as is, for the caller to record like a failed signature.
-func (s *Server) confirm(c echo.Context, src *Source, ev envelope.Event) (envelope.Event, error) {
+func (s *Server) confirm(c echo.Context, ep *endpoint, src *Source, ev envelope.Event) (envelope.Event, error) {
 	confirmed, err := src.Confirmer.Confirm(c.Request().Context(), &ev)
 	if err == nil && confirmed == nil {
 		err = errors.New("confirmer returned no event")
@@ -33,7 +33,7 @@ func (s *Server) confirm(c echo.Context, src *Source, ev envelope.Event) (envelo
 		if verr, ok := errors.AsType[*verify.Error](err); ok {
 			return ev, verr
 		}
-		s.requestLog(c, src.Name).Warn().Err(err).Str("resource", ev.Subject).Msg("platform API unavailable: event not confirmed")
+		unavailable(c, ep).Err(err).Str("resource", ev.Subject).Msg("platform API unavailable: event not confirmed" + sampledNote)
 		return ev, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return *confirmed, nil

@@ -3,7 +3,6 @@ package ingest
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/textproto"
 	"time"
@@ -73,9 +72,12 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	return err
 }
 
-// process is the pipeline: source → raw body → verify → normalize → subject → offload → publish → ack. It
-// returns the answer of a stored event, or the error errorResponse turns into the answer. Its log
-// lines name the source, request id and reason, never the body, secrets or the query string.
+// process is the pipeline: source → raw body (charged to the body budget until the answer) →
+// verify → rate limit → normalize → subject → offload → publish → ack. A request that fails
+// verification spends the source's unverified budget instead of its rate limit. It returns the
+// answer of a stored event, or the error errorResponse turns into the answer. Its log lines name
+// the source, request id and reason, never the body, secrets or the query string; those of 503s
+// are sampled.
 func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accepted, error) {
 	if s.draining.Load() {
 		return accepted{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
@@ -86,17 +88,30 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	src := ep.source.Load()
 	req := c.Request()
 
-	body, err := readBody(c, src.MaxBody)
+	body, hold, err := s.readBody(c, src.MaxBody)
+	defer hold.release() // after the last step that holds the body: publish, or the quarantine copy
 	m.BodyBytes(len(body))
 	if err != nil {
-		s.requestLog(c, src.Name).Warn().Err(err).Msg("request refused")
+		if errors.Is(err, ErrBusy) {
+			unavailable(c, ep).Err(err).Msg("request refused: body budget full" + sampledNote)
+		} else {
+			s.requestLog(c, src.Name).Warn().Err(err).Msg("request refused")
+		}
 		return accepted{}, err
 	}
 	receivedAt := s.now()
 	header := textproto.MIMEHeader(req.Header)
 	res, err := src.Verifier.Verify(verify.Request{Header: header, Query: req.URL.Query(), Body: body, Now: receivedAt})
 	if err != nil {
+		if lerr := s.spendUnverified(c, ep, src); lerr != nil {
+			m.VerificationFailed(verify.ReasonOf(err))
+			return accepted{}, lerr
+		}
 		s.refuse(c, ep, m, err, body, receivedAt, "", "verification failed")
+		return accepted{}, err
+	}
+	// Only now, verified, does the request spend its source's rate limit.
+	if err := s.spendVerified(c, ep, src); err != nil {
 		return accepted{}, err
 	}
 
@@ -106,7 +121,7 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	})
 	if src.Confirmer != nil {
 		resource := ev.Subject
-		if ev, err = s.confirm(c, src, ev); err != nil {
+		if ev, err = s.confirm(c, ep, src, ev); err != nil {
 			if _, refused := errors.AsType[*verify.Error](err); refused {
 				s.refuse(c, ep, m, err, body, receivedAt, resource, "event not confirmed by the platform")
 			}
@@ -121,14 +136,14 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	if s.offload != nil {
 		// Objects first: a 2xx names an event whose references can be read.
 		if err := s.offload.Apply(req.Context(), &ev, body, req.Header.Get(echo.HeaderContentType), src.Offload); err != nil {
-			s.requestLog(c, src.Name).Warn().Err(err).Str("id", ev.ID).Msg("event not stored: object store")
+			unavailable(c, ep).Err(err).Str("id", ev.ID).Msg("event not stored: object store" + sampledNote)
 			return accepted{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
 	published := time.Now()
 	ack, err := s.pub.Publish(req.Context(), subject, &ev)
 	if err != nil {
-		s.requestLog(c, src.Name).Warn().Err(err).Str("id", ev.ID).Msg("event not stored")
+		unavailable(c, ep).Err(err).Str("id", ev.ID).Msg("event not stored" + sampledNote)
 		return accepted{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	m.Published(time.Since(published))
@@ -166,6 +181,16 @@ func (s *Server) refuse(c echo.Context, ep *endpoint, m *metrics.Source, err err
 	line.Msg(msg)
 }
 
+// sampledNote ends the message of a sampled line, so that a reader knows it stands for more.
+const sampledNote = " (answered 503; logged at most once per 10s per source)"
+
+// unavailable starts the warning of a request answered 503 because something it needs is down
+// (JetStream, the object store, the platform's API). Its logger is sampled like the 429s': an
+// outage answers thousands of requests, and the metrics count them all.
+func unavailable(c echo.Context, ep *endpoint) *zerolog.Event {
+	return ep.busyLog.Warn().Str("request_id", requestID(c))
+}
+
 // requestLog is the logger of a request that is refused or fails. It is built only then, so a
 // stored request allocates no logger.
 func (s *Server) requestLog(c echo.Context, source string) *zerolog.Logger {
@@ -175,42 +200,3 @@ func (s *Server) requestLog(c echo.Context, source string) *zerolog.Logger {
 
 // requestID is the id the RequestID middleware put in the answer's X-Request-Id.
 func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
-
-// readBody reads the whole raw body, refusing more than limit bytes: early from Content-Length,
-// otherwise as soon as the limit is crossed while reading. On error it returns what was read
-// before it (to be counted, never used).
-func readBody(c echo.Context, limit int64) ([]byte, error) {
-	req := c.Request()
-	if req.ContentLength > limit {
-		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrBodyTooLarge, req.ContentLength, limit)
-	}
-	body, err := readAll(http.MaxBytesReader(c.Response().Writer, req.Body, limit), req.ContentLength)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return body, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, limit)
-		}
-		return body, fmt.Errorf("%w: %w", ErrBodyRead, err)
-	}
-	return body, nil
-}
-
-// readAll is io.ReadAll starting with room for size bytes (the Content-Length, when sent) and one
-// more to see the end, so a body is read into one allocation instead of a growing series. The
-// room is at most 64 KiB: a Content-Length alone, before any byte came, does not reserve more.
-func readAll(r io.Reader, size int64) ([]byte, error) {
-	b := make([]byte, 0, min(max(size, 511), 64<<10)+1)
-	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = nil
-			}
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)] // grow as append does
-		}
-	}
-}

@@ -80,6 +80,11 @@ type HTTPConfig struct {
 	WriteTimeout      time.Duration // from the end of the headers to the end of the answer
 	IdleTimeout       time.Duration // a keep-alive connection waiting for its next request
 	MaxHeaderBytes    int           // request line and headers
+	// MaxBodyBytesInFlight bounds the bytes held by the bodies of all requests in flight
+	// (0 = DefaultMaxBodyBytesInFlight(), sized for the machine); BodyWait is how long a request
+	// waits for room before its 503 (0 = DefaultBodyWait). See bodybudget.go.
+	MaxBodyBytesInFlight int64
+	BodyWait             time.Duration
 }
 
 // Defaults of HTTPConfig.
@@ -105,6 +110,10 @@ func (h HTTPConfig) withDefaults() HTTPConfig {
 	if h.MaxHeaderBytes <= 0 {
 		h.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
+	if h.MaxBodyBytesInFlight <= 0 {
+		h.MaxBodyBytesInFlight = DefaultMaxBodyBytesInFlight()
+	}
+	def(&h.BodyWait, DefaultBodyWait)
 	return h
 }
 
@@ -116,6 +125,7 @@ type endpoint struct {
 	// limiter is the token bucket of the source's RateLimit, rebuilt when a reload changes it.
 	limiter  atomic.Pointer[limiter]
 	limitLog zerolog.Logger // sampled: a flood of 429s writes a line now and then, not one each
+	busyLog  zerolog.Logger // sampled like limitLog: an outage's 503s write a line now and then
 	// quarantine is the subject refused requests are kept on; "" keeps none.
 	quarantine string
 }
@@ -130,6 +140,7 @@ type Server struct {
 	pub      Publisher
 	quar     Quarantine         // nil keeps nothing
 	offload  *offload.Offloader // nil stores nothing by reference
+	budget   *bodyBudget        // bytes of bodies in flight
 	log      zerolog.Logger
 	now      func() time.Time
 	draining atomic.Bool
@@ -148,6 +159,8 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	h := cfg.HTTP.withDefaults()
+	s.budget = s.newBodyBudget(h, cfg.Sources, cfg.Metrics)
 	if cfg.Objects != nil && cfg.MaxPayload != nil {
 		s.offload = offload.New(cfg.Objects, cfg.MaxPayload)
 	}
@@ -161,6 +174,7 @@ func New(cfg Config) *Server {
 			ep.metrics = cfg.Metrics.Source(src.Name)
 		}
 		ep.limitLog = s.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: limitLogPeriod}).With().Str("source", src.Name).Logger()
+		ep.busyLog = s.log.Sample(&zerolog.BurstSampler{Burst: 1, Period: limitLogPeriod}).With().Str("source", src.Name).Logger()
 		if s.quar != nil {
 			subject, err := subjects.Quarantine(s.prefix, src.Name)
 			if err != nil { // buildSources checks names first; not worth failing New for
@@ -185,7 +199,6 @@ func New(cfg Config) *Server {
 	e.POST("/webhooks/:source", s.handleWebhook, s.rateLimit)
 	e.OPTIONS("/webhooks/:source", s.handleOptions)
 	s.echo = e
-	h := cfg.HTTP.withDefaults()
 	s.http = &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: h.ReadHeaderTimeout,

@@ -125,5 +125,22 @@ func (m *Metrics) WatchNATS(connected func() bool) error {
 	}))
 }
 
+// WatchBodyBytes registers avatarbus_ingest_body_bytes_in_flight, a gauge computed at each
+// scrape from held (the bytes the bodies of requests in flight hold), and
+// avatarbus_ingest_body_bytes_in_flight_limit, the budget they share. Call it once, with a
+// function that is cheap and safe to call concurrently.
+func (m *Metrics) WatchBodyBytes(held func() int64, limit int64) error {
+	if err := m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "ingest_body_bytes_in_flight",
+		Help: "Bytes held now by the bodies of webhook requests in flight (charged from Content-Length, or as a body of unknown length grows).",
+	}, func() float64 { return float64(held()) })); err != nil {
+		return err
+	}
+	return m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "ingest_body_bytes_in_flight_limit",
+		Help: "The body budget (http.max_body_bytes_in_flight): beyond it a request waits briefly, then is answered 503.",
+	}, func() float64 { return float64(limit) }))
+}
+
 // seconds converts a duration for Observe.
 func seconds(d time.Duration) float64 { return d.Seconds() }

@@ -178,7 +178,7 @@ func TestServeQuarantinesAndLimits(t *testing.T) {
 		last = postWebhook(t, url, newSignedRequest(t, fmt.Sprintf("msg_burst%d", i), time.Now(), `{"type":"video.done","data":{"id":"v"}}`))
 	}
 	if last.status != http.StatusTooManyRequests || last.body["error"] != "rate_limited" {
-		t.Fatalf("third request of a burst of 2 (the 401 took a token): %d %s", last.status, last.raw)
+		t.Fatalf("third request of a burst of 2 (the 401 spent the unverified budget, not a token): %d %s", last.status, last.raw)
 	}
 }
 

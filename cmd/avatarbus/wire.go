@@ -196,6 +196,9 @@ func httpConfig(cfg *config.Config) ingest.HTTPConfig {
 		WriteTimeout:      h.WriteTimeout.Std(),
 		IdleTimeout:       h.IdleTimeout.Std(),
 		MaxHeaderBytes:    int(h.MaxHeaderBytes),
+		// 0 is sized for the machine by ingest.DefaultMaxBodyBytesInFlight.
+		MaxBodyBytesInFlight: int64(h.MaxBodyBytesInFlight),
+		BodyWait:             h.BodyWait.Std(),
 	}
 }
 
@@ -204,7 +207,7 @@ func rateLimit(rl *config.RateLimit) *ingest.RateLimit {
 	if rl == nil {
 		return nil
 	}
-	return &ingest.RateLimit{RPS: rl.RPS, Burst: rl.Burst}
+	return &ingest.RateLimit{RPS: rl.RPS, Burst: rl.Burst, UnverifiedRPS: rl.Unverified.RPS, UnverifiedBurst: rl.Unverified.Burst}
 }
 
 // secretHeaders names the headers of a source that carry its secret as is: the token scheme's
