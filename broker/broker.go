@@ -186,11 +186,11 @@ func (b *Broker) Ready(ctx context.Context) error {
 	if !b.Connected() {
 		return fmt.Errorf("%w: not connected to NATS", ErrUnavailable)
 	}
-	if err := b.storageErr(time.Now()); err != nil {
-		return err
-	}
 	if _, err := b.JS.Stream(ctx, b.cfg.Stream.Name); err != nil {
 		return fmt.Errorf("%w: stream %s: %w", ErrUnavailable, b.cfg.Stream.Name, err)
+	}
+	if err := b.storageErr(time.Now()); err != nil {
+		return err
 	}
 	return nil
 }

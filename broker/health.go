@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,14 +120,22 @@ func (s *serverSwitch) InProcessConn() (net.Conn, error) {
 	return srv.InProcessConn()
 }
 
-// embeddedHealth is what the embedded server's own health check says of JetStream and every
-// stream and consumer on it: nil when all can store.
+// embeddedHealth is what the embedded server's own health check says of storing: nil unless
+// JetStream is off (nats-server turns it off after a permission error on its store) or some
+// stream or consumer keeps a write error. Other findings (a stream being deleted shows as "could
+// not be recovered" for a moment) are not storage failures, and Ready checks the stream itself.
 func embeddedHealth(srv *server.Server) error {
-	h := srv.Healthz(&server.HealthzOptions{})
-	if h.Status == "ok" {
+	h := srv.Healthz(&server.HealthzOptions{Details: true})
+	var msgs []string
+	for _, e := range h.Errors {
+		if e.Type == server.HealthzErrorJetStream || e.Type == server.HealthzErrorConn || strings.Contains(e.Error, "write error") {
+			msgs = append(msgs, e.Error)
+		}
+	}
+	if len(msgs) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: embedded server: %s", ErrStorage, h.Error)
+	return fmt.Errorf("%w: embedded server: %s", ErrStorage, strings.Join(msgs, "; "))
 }
 
 // storageErr reports why JetStream cannot store now, nil when it can (as far as is known).

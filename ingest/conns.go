@@ -46,12 +46,12 @@ func DeriveMaxConnections(limit uint64) int {
 
 // connTracker follows the ingest connections through http.Server.ConnState: how many are open,
 // and since when each idle one (between requests, or not yet sent its first) has been idle. Under
-// pressure it closes those idle for longer than idleTimeout, and turns keep-alives off so that
-// answered connections close instead of going idle.
+// pressure it closes those idle for longer than idleTimeout. (Not http.Server's
+// SetKeepAlivesEnabled(false): it closes every idle connection at once, even one idle for a
+// millisecond between two requests of a busy client.)
 type connTracker struct {
 	max         int
 	idleTimeout time.Duration
-	keepAlives  func(on bool) // http.Server.SetKeepAlivesEnabled
 
 	mu       sync.Mutex
 	open     int
@@ -59,8 +59,8 @@ type connTracker struct {
 	idle     map[net.Conn]time.Time // connections in StateNew or StateIdle, and since when
 }
 
-func newConnTracker(maxConns int, idleTimeout time.Duration, keepAlives func(bool)) *connTracker {
-	return &connTracker{max: maxConns, idleTimeout: idleTimeout, keepAlives: keepAlives, idle: map[net.Conn]time.Time{}}
+func newConnTracker(maxConns int, idleTimeout time.Duration) *connTracker {
+	return &connTracker{max: maxConns, idleTimeout: idleTimeout, idle: map[net.Conn]time.Time{}}
 }
 
 // state is the http.Server.ConnState hook.
@@ -78,25 +78,19 @@ func (t *connTracker) state(c net.Conn, st http.ConnState) {
 		t.open--
 		delete(t.idle, c)
 	}
-	change, on := t.updatePressureLocked()
+	t.updatePressureLocked()
 	t.mu.Unlock()
-	if change {
-		t.keepAlives(!on)
-	}
 }
 
 // updatePressureLocked turns pressure on at PressurePercent of the cap and off below
-// RelievedPercent, and says whether it changed.
-func (t *connTracker) updatePressureLocked() (changed, on bool) {
+// RelievedPercent.
+func (t *connTracker) updatePressureLocked() {
 	switch {
 	case !t.pressure && t.open*100 >= t.max*PressurePercent:
 		t.pressure = true
-		return true, true
 	case t.pressure && t.open*100 < t.max*RelievedPercent:
 		t.pressure = false
-		return true, false
 	}
-	return false, t.pressure
 }
 
 // Open is the number of open ingest connections.

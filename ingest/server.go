@@ -212,7 +212,7 @@ func New(cfg Config) *Server {
 		MaxHeaderBytes:    h.MaxHeaderBytes,
 		ErrorLog:          stdlog.New(serverErrorLog{s.log}, "", 0),
 	}
-	s.conns = newConnTracker(h.MaxConnections, h.PressureIdleTimeout, s.http.SetKeepAlivesEnabled)
+	s.conns = newConnTracker(h.MaxConnections, h.PressureIdleTimeout)
 	s.http.ConnState = s.conns.state
 	return s
 }
