@@ -23,6 +23,10 @@ import (
 // sign a client sees is that acks stop coming. Nothing clears the error but a new store: the
 // stream's recovery from disk when the server starts again. The server's own health check
 // reports it (server/monitor.go healthz: "JetStream stream '$G > AVATAR' write error: ...").
+// CONFIRMED: read in github.com/nats-io/nats-server v2.15.2 (the version in go.mod), and
+// reproduced by cmd/avatarbus TestServeSurvivesIdleConnectionFlood and
+// TestEmbeddedStoreWriteErrorHeals (the write that fails is the store's periodic sync opening
+// msgs/index.db: "open .../msgs/index.db: too many open files").
 //
 // So readiness fails when a publish failed for a storage reason (an ack that did not come while
 // connected, or a store-failure API error) within StorageFailureWindow, and, with the embedded
