@@ -97,18 +97,20 @@ func TestServeSurvivesIdleConnectionFlood(t *testing.T) {
 		// storeDuringFlood: a signed request must be stored while the flood is open, and serve
 		// must never run out of file handles. Else it must heal after the flood.
 		storeDuringFlood bool
+		// warned: serve warns at start that the cap leaves JetStream too few file handles.
+		warned bool
 	}{
 		{name: "derived cap", wantCap: 1536, storeDuringFlood: true},
-		{name: "cap above the file limit heals", extra: "http: { max_connections: 5000 }\n", wantCap: 5000},
+		{name: "cap above the file limit heals", extra: "http: { max_connections: 5000 }\n", wantCap: 5000, warned: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			floodServe(t, bin, tt.extra, tt.wantCap, tt.storeDuringFlood)
+			floodServe(t, bin, tt.extra, tt.wantCap, tt.storeDuringFlood, tt.warned)
 		})
 	}
 }
 
-func floodServe(t *testing.T, bin, extra string, wantCap int, storeDuringFlood bool) {
+func floodServe(t *testing.T, bin, extra string, wantCap int, storeDuringFlood, warned bool) {
 	dir := t.TempDir()
 	listen, natsListen, admin := freeAddr(t), freeAddr(t), freeAddr(t)
 	yaml := strings.Replace(acmeConfig(listen, natsListen, filepath.Join(dir, "jetstream")),
@@ -148,6 +150,9 @@ func floodServe(t *testing.T, bin, extra string, wantCap int, storeDuringFlood b
 	}
 	if !strings.Contains(stderr.String(), want) {
 		t.Errorf("serve's start line does not say %s:\n%s", want, grepLines(stderr.String(), "avatarbus ready", 1))
+	}
+	if got := strings.Contains(stderr.String(), "http.max_connections leaves JetStream too few"); got != warned {
+		t.Errorf("serve warned about the cap: %v, want %v", got, warned)
 	}
 	url := "http://" + listen + "/webhooks/acme"
 	// One keep-alive connection to the admin server opened before the flood, so that /readyz can

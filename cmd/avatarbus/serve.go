@@ -97,6 +97,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		log.Warn().Msg("no sources configured: every webhook will be answered 404; see the README to add one")
 	}
 	warnRetryHorizons(cfg, platform.Default(), log)
+	warnConnectionCap(cfg, log)
 	bcfg, err := brokerConfig(cfg)
 	if err != nil {
 		return err
