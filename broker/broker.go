@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,25 +27,40 @@ type Config struct {
 	// Objects, when set, is the object store bucket of payloads too large for an event, created
 	// beside Stream (see Broker.Objects); nil keeps none.
 	Objects *ObjectsConfig
+	// StorageFailureExit bounds how long JetStream may fail to store, and avatarbus fail to heal
+	// it, before Fatal reports it (see health.go); 0 never reports.
+	StorageFailureExit time.Duration
+	// HealInterval is how often the embedded server's health is checked; 0 = DefaultHealInterval.
+	HealInterval time.Duration
 }
 
 // Broker is an open connection to JetStream with avatarbus's stream in place, and the embedded
 // server when avatarbus runs one.
 type Broker struct {
-	Server *server.Server // nil when connected to an external NATS
+	// Server is the embedded server, nil when connected to an external NATS. It is replaced when
+	// the server is restarted (health.go); read it through EmbeddedServer after Open.
+	Server *server.Server
 	Conn   *nats.Conn
 	JS     jetstream.JetStream
 	cfg    Config
 	log    zerolog.Logger
 	// closing silences the disconnect warning when the disconnect is our own drain.
 	closing atomic.Bool
+
+	srvMu        sync.Mutex   // guards Server across restarts
+	sw           serverSwitch // the embedded server the connection reaches
+	embeddedAddr string       // host:port the embedded server listens on, kept across restarts
+	storage      storageState // recent publishes that failed for a storage reason
+	fatal        chan error
+	stopWatch    chan struct{} // closed by Close to stop watchStorage
+	watchDone    chan struct{} // closed when watchStorage has returned
 }
 
 // Open starts the embedded server (when cfg.Conn.URL is empty) or connects to the external one,
 // then creates or updates the stream. It keeps trying to reach the stream until ctx ends, so avatarbus
 // can start before its cluster is ready.
 func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) {
-	b := &Broker{cfg: cfg, log: log}
+	b := &Broker{cfg: cfg, log: log, fatal: make(chan error, 1)}
 	if cfg.Quarantine != nil {
 		if err := cfg.Quarantine.check(); err != nil {
 			return nil, err
@@ -57,7 +73,9 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) 
 		}
 		log.Info().Str("listen", b.Server.ClientURL()).Str("store_dir", cfg.Embedded.StoreDir).
 			Msg("embedded NATS JetStream started")
-		b.Conn, err = dialEmbedded(b.Server, cfg.Conn.Name, b.handlers())
+		b.sw.cur.Store(b.Server)
+		b.embeddedAddr = b.Server.Addr().String()
+		b.Conn, err = dialEmbedded(&b.sw, cfg.Conn.Name, b.handlers())
 	} else {
 		b.Conn, err = dialExternal(cfg.Conn, b.handlers())
 	}
@@ -95,6 +113,15 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) 
 		log.Info().Str("stream", q.Name).Strs("subjects", q.Subjects).Str("max_age", q.MaxAge.String()).
 			Int64("max_bytes", q.MaxBytes).Int("replicas", q.Replicas).Msg("quarantine stream ready")
 	}
+	interval := cfg.HealInterval
+	if interval <= 0 {
+		interval = DefaultHealInterval
+	}
+	b.stopWatch, b.watchDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(b.watchDone)
+		b.watchStorage(b.stopWatch, interval)
+	}()
 	return b, nil
 }
 
@@ -132,7 +159,9 @@ func (b *Broker) ensureStreamAfterReconnect() {
 
 // Publisher returns a Publisher into the stream.
 func (b *Broker) Publisher() *Publisher {
-	return NewPublisher(b.Conn, b.JS, b.cfg.Stream.Name, b.cfg.PublishTimeout)
+	p := NewPublisher(b.Conn, b.JS, b.cfg.Stream.Name, b.cfg.PublishTimeout)
+	p.observe = func(err error) { b.storage.observe(err, time.Now()) }
+	return p
 }
 
 // Objects returns the object store of large payloads, or nil when Config.Objects is nil.
@@ -150,14 +179,18 @@ func (b *Broker) MaxPayload() int64 { return b.Conn.MaxPayload() }
 // Connected reports whether the connection to NATS is up now (a gauge for metrics).
 func (b *Broker) Connected() bool { return b.Conn != nil && b.Conn.IsConnected() }
 
-// Ready reports whether an event published now could be stored: connected, and the stream
-// present. Its error names what is missing and never carries credentials.
+// Ready reports whether an event published now could be stored: connected, the stream present,
+// and storage working (health.go: the embedded server's health check, or no recent publish that
+// failed for a storage reason). Its error names what is missing and never carries credentials.
 func (b *Broker) Ready(ctx context.Context) error {
 	if !b.Connected() {
 		return fmt.Errorf("%w: not connected to NATS", ErrUnavailable)
 	}
 	if _, err := b.JS.Stream(ctx, b.cfg.Stream.Name); err != nil {
 		return fmt.Errorf("%w: stream %s: %w", ErrUnavailable, b.cfg.Stream.Name, err)
+	}
+	if err := b.storageErr(time.Now()); err != nil {
+		return err
 	}
 	return nil
 }
@@ -166,6 +199,11 @@ func (b *Broker) Ready(ctx context.Context) error {
 // that order.
 func (b *Broker) Close() {
 	b.closing.Store(true)
+	if b.stopWatch != nil {
+		close(b.stopWatch)
+		<-b.watchDone
+		b.stopWatch = nil
+	}
 	if b.Conn != nil && !b.Conn.IsClosed() {
 		if err := b.Conn.Drain(); err != nil {
 			b.Conn.Close()
@@ -174,9 +212,9 @@ func (b *Broker) Close() {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	if b.Server != nil {
-		b.Server.Shutdown()
-		b.Server.WaitForShutdown()
+	if srv := b.EmbeddedServer(); srv != nil {
+		srv.Shutdown()
+		srv.WaitForShutdown()
 	}
 }
 

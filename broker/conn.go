@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 )
@@ -126,8 +125,9 @@ func dialExternal(cfg ConnConfig, h connHandlers) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// dialEmbedded connects to the in-process server without a socket.
-func dialEmbedded(srv *server.Server, name string, h connHandlers) (*nats.Conn, error) {
+// dialEmbedded connects to the in-process server without a socket; srv is asked for a new pipe
+// on every reconnect (a restarted server: see serverSwitch).
+func dialEmbedded(srv nats.InProcessConnProvider, name string, h connHandlers) (*nats.Conn, error) {
 	nc, err := nats.Connect("", append(connOptions(name, 0, h), nats.InProcessServer(srv))...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded NATS: %w", err)

@@ -44,6 +44,9 @@ type Publisher struct {
 	js     jetstream.JetStream  // asynchronous publishing with a bounded window
 	stream []string             // the Nats-Expected-Stream header value, shared by every message
 	stall  jetstream.PublishOpt // how long a publish waits for a free slot when the window is full
+	// observe, when set, is told every outcome that reached the server (nil: stored), so that the
+	// broker knows when storing fails (health.go).
+	observe func(error)
 }
 
 // contentType is the Content-Type header value of every message, shared (never modified).
@@ -94,8 +97,14 @@ func (p *Publisher) Publish(ctx context.Context, subject string, ev *envelope.Ev
 	}
 	select {
 	case ack := <-f.Ok():
+		if p.observe != nil {
+			p.observe(nil)
+		}
 		return Ack{Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate}, nil
 	case err := <-f.Err():
+		if p.observe != nil {
+			p.observe(err)
+		}
 		return Ack{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	case <-ctx.Done(): // the caller's deadline; the publisher's own ends through f.Err
 		return Ack{}, fmt.Errorf("%w: no ack: %w", ErrUnavailable, ctx.Err())

@@ -54,6 +54,11 @@ type NATS struct {
 	// partition) replace the connection, e.g. with another cluster node.
 	// It must be >= 100ms and <= 10m.
 	PingInterval Duration `yaml:"ping_interval"`
+	// StorageFailureExit bounds how long JetStream may fail to store (a write error on its store)
+	// while avatarbus cannot heal it — the embedded server is restarted in process, an external one
+	// cannot be — before serve exits non-zero for its supervisor to restart it; default 2m, 0 never
+	// exits, else >= 10s.
+	StorageFailureExit Duration `yaml:"storage_failure_exit"`
 }
 
 // TLS configures TLS towards the NATS server. Cert and Key are set together
@@ -234,6 +239,14 @@ type HTTP struct {
 	// BodyWait is how long a request waits for room under max_body_bytes_in_flight before its
 	// 503, default 1s; > 0 and <= 10s.
 	BodyWait Duration `yaml:"body_wait"`
+	// MaxConnections caps the open ingest connections; more wait in the kernel's accept queue.
+	// 0 (the default) derives it from the file limit (RLIMIT_NOFILE soft limit) at start:
+	// limit - max(256, limit/4), leaving the embedded JetStream and the rest their file handles.
+	// It must be >= 0.
+	MaxConnections int `yaml:"max_connections"`
+	// PressureIdleTimeout replaces idle_timeout (and bounds the wait for a first request) while
+	// 80% of max_connections or more are open, default 1s; > 0 and <= idle_timeout.
+	PressureIdleTimeout Duration `yaml:"pressure_idle_timeout"`
 }
 
 // API configures access to a platform's API.

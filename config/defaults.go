@@ -24,6 +24,8 @@ const (
 	// MinPingInterval and MaxPingInterval bound nats.ping_interval.
 	MinPingInterval = Duration(100 * time.Millisecond)
 	MaxPingInterval = Duration(10 * time.Minute)
+	// MinStorageFailureExit is the smallest nats.storage_failure_exit other than 0 (never).
+	MinStorageFailureExit = Duration(10 * time.Second)
 	// QuarantineStreamSuffix names the quarantine stream when quarantine.stream is empty:
 	// stream.name + QuarantineStreamSuffix.
 	QuarantineStreamSuffix = "_QUARANTINE"
@@ -63,6 +65,8 @@ func Default() Config {
 			},
 			PublishTimeout: Duration(1500 * time.Millisecond),
 			PingInterval:   Duration(5 * time.Second),
+			// StorageFailureExit: long enough for several in-process restarts of the embedded server.
+			StorageFailureExit: Duration(2 * time.Minute),
 		},
 		Stream: Stream{
 			Name:            "AVATAR",
@@ -79,12 +83,13 @@ func Default() Config {
 			MaxBytes: 256 * MiB,
 		},
 		HTTP: HTTP{
-			ReadHeaderTimeout: Duration(5 * time.Second),
-			ReadTimeout:       Duration(30 * time.Second),
-			WriteTimeout:      Duration(30 * time.Second),
-			IdleTimeout:       Duration(120 * time.Second),
-			MaxHeaderBytes:    64 * KiB,
-			BodyWait:          Duration(time.Second),
+			ReadHeaderTimeout:   Duration(5 * time.Second),
+			ReadTimeout:         Duration(30 * time.Second),
+			WriteTimeout:        Duration(30 * time.Second),
+			IdleTimeout:         Duration(120 * time.Second),
+			PressureIdleTimeout: Duration(time.Second),
+			MaxHeaderBytes:      64 * KiB,
+			BodyWait:            Duration(time.Second),
 		},
 	}
 }

@@ -197,6 +197,9 @@ func (c *Config) checkNATS(k *checker) {
 	if n.PingInterval < MinPingInterval || n.PingInterval > MaxPingInterval {
 		k.add("nats.ping_interval", "must be between %s and %s (got %s)", MinPingInterval, MaxPingInterval, n.PingInterval)
 	}
+	if n.StorageFailureExit != 0 && n.StorageFailureExit < MinStorageFailureExit {
+		k.add("nats.storage_failure_exit", "must be 0 (never exit) or >= %s (got %s)", MinStorageFailureExit, n.StorageFailureExit)
+	}
 }
 
 func (c *Config) checkStream(k *checker) {
@@ -424,6 +427,12 @@ func (c *Config) checkHTTP(k *checker) {
 	// the answer of an event that is stored.
 	if h.WriteTimeout > 0 && c.NATS.PublishTimeout > 0 && h.WriteTimeout <= c.NATS.PublishTimeout {
 		k.add("http.write_timeout", "%s must exceed nats.publish_timeout %s, or answers of stored events are cut", h.WriteTimeout, c.NATS.PublishTimeout)
+	}
+	if h.MaxConnections < 0 {
+		k.add("http.max_connections", "must be >= 0, 0 deriving it from the file limit (got %d)", h.MaxConnections)
+	}
+	if h.PressureIdleTimeout <= 0 || (h.IdleTimeout > 0 && h.PressureIdleTimeout > h.IdleTimeout) {
+		k.add("http.pressure_idle_timeout", "must be > 0 and <= http.idle_timeout %s (got %s)", h.IdleTimeout, h.PressureIdleTimeout)
 	}
 	if h.MaxHeaderBytes < MinMaxHeaderBytes || h.MaxHeaderBytes > MaxMaxHeaderBytes {
 		k.add("http.max_header_bytes", "%s is not in %s..%s", h.MaxHeaderBytes, MinMaxHeaderBytes, MaxMaxHeaderBytes)

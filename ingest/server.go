@@ -85,6 +85,12 @@ type HTTPConfig struct {
 	// waits for room before its 503 (0 = DefaultBodyWait). See bodybudget.go.
 	MaxBodyBytesInFlight int64
 	BodyWait             time.Duration
+	// MaxConnections caps the open connections (see conns.go); 0 derives it from the file limit
+	// (DeriveMaxConnections of FileLimit).
+	MaxConnections int
+	// PressureIdleTimeout replaces IdleTimeout, and bounds the wait for a first request, while
+	// the open connections are at PressurePercent of MaxConnections or more.
+	PressureIdleTimeout time.Duration
 }
 
 // Defaults of HTTPConfig.
@@ -94,6 +100,8 @@ const (
 	DefaultWriteTimeout      = 30 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
+	// fallbackFileLimit is assumed where the file limit cannot be read (the common default).
+	fallbackFileLimit = 1024
 )
 
 // withDefaults fills the zero fields of h.
@@ -114,6 +122,14 @@ func (h HTTPConfig) withDefaults() HTTPConfig {
 		h.MaxBodyBytesInFlight = DefaultMaxBodyBytesInFlight()
 	}
 	def(&h.BodyWait, DefaultBodyWait)
+	def(&h.PressureIdleTimeout, DefaultPressureIdleTimeout)
+	if h.MaxConnections <= 0 {
+		limit, err := FileLimit()
+		if err != nil {
+			limit = fallbackFileLimit
+		}
+		h.MaxConnections = DeriveMaxConnections(limit)
+	}
 	return h
 }
 
@@ -144,6 +160,7 @@ type Server struct {
 	log      zerolog.Logger
 	now      func() time.Time
 	draining atomic.Bool
+	conns    *connTracker // caps the listener and closes idle connections under pressure
 }
 
 // New builds the server; it does not listen yet.
@@ -208,6 +225,8 @@ func New(cfg Config) *Server {
 		MaxHeaderBytes:    h.MaxHeaderBytes,
 		ErrorLog:          stdlog.New(serverErrorLog{s.log}, "", 0),
 	}
+	s.conns = newConnTracker(h.MaxConnections, h.PressureIdleTimeout)
+	s.http.ConnState = s.conns.state
 	return s
 }
 
@@ -223,9 +242,13 @@ func (w serverErrorLog) Write(p []byte) (int, error) {
 // Handler returns the HTTP handler, for tests and embedding.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Serve answers requests on ln until Shutdown. It returns nil after a clean shutdown.
+// Serve answers requests on ln until Shutdown, at most HTTPConfig.MaxConnections at once. It
+// returns nil after a clean shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.http.Serve(ln)
+	done := make(chan struct{})
+	defer close(done)
+	go s.conns.run(done)
+	err := s.http.Serve(s.conns.limitListener(ln))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -97,6 +97,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		log.Warn().Msg("no sources configured: every webhook will be answered 404; see the README to add one")
 	}
 	warnRetryHorizons(cfg, platform.Default(), log)
+	warnConnectionCap(cfg, log)
 	bcfg, err := brokerConfig(cfg)
 	if err != nil {
 		return err
@@ -141,6 +142,9 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		Objects:       objectsOf(b),
 		MaxPayload:    b.MaxPayload,
 	})
+	if err := m.WatchConnections(srv.Connections); err != nil {
+		return err
+	}
 	admin := ingest.NewAdmin(ingest.AdminConfig{
 		Gatherer: reg,
 		Ready: func(ctx context.Context) error {
@@ -169,8 +173,9 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	for i, s := range sources {
 		names[i] = s.Name
 	}
+	_, maxConns := srv.Connections()
 	log.Info().Str("listen", ln.Addr().String()).Str("admin_listen", adminLn.Addr().String()).
-		Strs("sources", names).Int("routes", len(cfg.Routes)).Msg("avatarbus ready: POST /webhooks/{source}")
+		Int("max_connections", maxConns).Strs("sources", names).Int("routes", len(cfg.Routes)).Msg("avatarbus ready: POST /webhooks/{source}")
 
 	var runErr error
 	select {
@@ -184,6 +189,8 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 			runErr = errors.New("routes stopped unexpectedly")
 		}
 		runErr = fmt.Errorf("routes: %w", runErr)
+	case runErr = <-b.Fatal(): // JetStream cannot store and avatarbus cannot heal it: exit for a restart
+		runErr = fmt.Errorf("storage: %w", runErr)
 	case <-ctx.Done():
 	}
 	log.Info().Msg("shutting down: finishing in-flight requests")

@@ -138,8 +138,9 @@ func brokerConfig(cfg *config.Config) (broker.Config, error) {
 			Duplicates: cfg.Stream.DuplicateWindow.Std(),
 			MaxBytes:   int64(cfg.Stream.MaxBytes),
 		},
-		PublishTimeout: cfg.NATS.PublishTimeout.Std(),
-		Quarantine:     quarantineConfig(cfg),
+		PublishTimeout:     cfg.NATS.PublishTimeout.Std(),
+		StorageFailureExit: cfg.NATS.StorageFailureExit.Std(),
+		Quarantine:         quarantineConfig(cfg),
 		// Objects live as long as the events that refer to them.
 		Objects: &broker.ObjectsConfig{Bucket: cfg.ObjectsBucket(), Replicas: cfg.Stream.Replicas, TTL: cfg.Stream.MaxAge.Std()},
 	}, nil
@@ -191,11 +192,13 @@ func objectsOf(b *broker.Broker) offload.Store {
 func httpConfig(cfg *config.Config) ingest.HTTPConfig {
 	h := cfg.HTTP
 	return ingest.HTTPConfig{
-		ReadHeaderTimeout: h.ReadHeaderTimeout.Std(),
-		ReadTimeout:       h.ReadTimeout.Std(),
-		WriteTimeout:      h.WriteTimeout.Std(),
-		IdleTimeout:       h.IdleTimeout.Std(),
-		MaxHeaderBytes:    int(h.MaxHeaderBytes),
+		ReadHeaderTimeout:   h.ReadHeaderTimeout.Std(),
+		ReadTimeout:         h.ReadTimeout.Std(),
+		WriteTimeout:        h.WriteTimeout.Std(),
+		IdleTimeout:         h.IdleTimeout.Std(),
+		MaxHeaderBytes:      int(h.MaxHeaderBytes),
+		MaxConnections:      h.MaxConnections,
+		PressureIdleTimeout: h.PressureIdleTimeout.Std(),
 		// 0 is sized for the machine by ingest.DefaultMaxBodyBytesInFlight.
 		MaxBodyBytesInFlight: int64(h.MaxBodyBytesInFlight),
 		BodyWait:             h.BodyWait.Std(),
