@@ -234,7 +234,7 @@ type HTTP struct {
 	// the request is answered. Beyond it a request waits up to body_wait for room, then gets 503
 	// with Retry-After; a body larger than the whole budget gets 413. 0 (the default) sizes it for
 	// the machine: an eighth of the memory limit (the smaller of physical memory and the cgroup's
-	// memory.max), within 32MiB..2GiB, or 256MiB where neither can be read. Else >= 1MiB.
+	// memory.max), within 32MiB..128MiB, or 128MiB where neither can be read. Else >= 1MiB.
 	MaxBodyBytesInFlight Size `yaml:"max_body_bytes_in_flight"`
 	// BodyWait is how long a request waits for room under max_body_bytes_in_flight before its
 	// 503, default 1s; > 0 and <= 10s.

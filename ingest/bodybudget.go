@@ -29,10 +29,12 @@ const (
 	// MinDefaultBodyBytesInFlight is the smallest default budget, for small machines.
 	MinDefaultBodyBytesInFlight = 32 << 20
 	// MaxDefaultBodyBytesInFlight is the largest default budget, for large machines: past it,
-	// more bodies at once buy little and a burst of large ones still costs gigabytes.
-	MaxDefaultBodyBytesInFlight = 2 << 30
+	// more bodies at once buy little and a burst of large ones still costs gigabytes. 128MiB holds
+	// one ElevenLabs call recording at its max_body, or thousands of ordinary webhooks, and keeps
+	// 600 slow 1 MiB senders under 400 MB of RSS growth (issue 13; `make attack`, slow-bodies).
+	MaxDefaultBodyBytesInFlight = 128 << 20
 	// FallbackBodyBytesInFlight is the default where the memory of the machine is unknown.
-	FallbackBodyBytesInFlight = 256 << 20
+	FallbackBodyBytesInFlight = 128 << 20
 	// DefaultBodyWait is how long a request waits for room in the body budget before its 503.
 	DefaultBodyWait = time.Second
 )
@@ -91,15 +93,27 @@ func memoryLimit() int64 {
 // bodyBudget bounds the bytes held by the bodies of the requests in flight, process-wide: a
 // request takes its share before reading (its Content-Length) or as it reads (a body of unknown
 // length) and gives it back when it is answered. Waiters are served first come, first served.
+//
+// Small bodies (a hold of at most smallBody bytes: nearly every webhook) also have a reserve of
+// their own on top of size, which larger bodies never take: senders of large bodies that fill the
+// budget and stall (600 slow 1 MiB senders) cannot make a genuine small webhook wait for them.
 type bodyBudget struct {
-	size int64
-	wait time.Duration
-	sem  *semaphore.Weighted
-	held atomic.Int64
+	size  int64
+	wait  time.Duration
+	sem   *semaphore.Weighted // size: every body
+	small *semaphore.Weighted // smallReserve(size): holds of at most smallBody bytes only
+	held  atomic.Int64
 }
 
+// smallBody is the largest hold that may use the small-body reserve.
+const smallBody = 64 << 10
+
+// smallReserve is the reserve of small bodies beside a budget of size: an eighth of it, at least
+// 1 MiB (sixteen 64 KiB bodies, thousands of ordinary webhooks).
+func smallReserve(size int64) int64 { return max(size/8, 1<<20) }
+
 func newBodyBudget(size int64, wait time.Duration) *bodyBudget {
-	return &bodyBudget{size: size, wait: wait, sem: semaphore.NewWeighted(size)}
+	return &bodyBudget{size: size, wait: wait, sem: semaphore.NewWeighted(size), small: semaphore.NewWeighted(smallReserve(size))}
 }
 
 // Held is the number of body bytes the requests in flight hold now.
@@ -107,26 +121,38 @@ func (b *bodyBudget) Held() int64 { return b.held.Load() }
 
 // bodyHold is the part of the budget one request holds. Its zero value holds nothing.
 type bodyHold struct {
-	b *bodyBudget
-	n int64
+	b     *bodyBudget
+	n     int64 // bytes held in all
+	small int64 // of n, those from the small-body reserve
 }
 
-// grow takes n more bytes, waiting at most the budget's wait (less if ctx ends first). A failure
+// grow takes n more bytes, waiting at most the budget's wait (less if ctx ends first). A hold
+// that stays small takes from the budget when it has room at once, else from the small-body
+// reserve (waiting there, where holds are short); a larger one waits for the budget. A failure
 // wraps ErrBusy and ErrUnavailable; what the hold had is kept, for release.
 func (h *bodyHold) grow(ctx context.Context, n int64) error {
 	if n <= 0 {
 		return nil
 	}
-	if !h.b.sem.TryAcquire(n) {
+	sem, small := h.b.sem, false
+	if h.n+n <= smallBody && !h.b.sem.TryAcquire(n) {
+		sem, small = h.b.small, true
+	} else if h.n+n <= smallBody {
+		sem = nil // acquired above
+	}
+	if sem != nil && !sem.TryAcquire(n) {
 		ctx, cancel := context.WithTimeout(ctx, h.b.wait)
 		defer cancel()
-		if err := h.b.sem.Acquire(ctx, n); err != nil {
+		if err := sem.Acquire(ctx, n); err != nil {
 			return fmt.Errorf("%w: %w: %d bytes wanted, %d of %d held, none came free in %s", ErrUnavailable, ErrBusy,
 				n, h.b.held.Load(), h.b.size, h.b.wait)
 		}
 	}
 	h.b.held.Add(n)
 	h.n += n
+	if small {
+		h.small += n
+	}
 	return nil
 }
 
@@ -136,8 +162,11 @@ func (h *bodyHold) release() {
 		return
 	}
 	h.b.held.Add(-h.n)
-	h.b.sem.Release(h.n)
-	h.n = 0
+	h.b.sem.Release(h.n - h.small)
+	if h.small > 0 {
+		h.b.small.Release(h.small)
+	}
+	h.n, h.small = 0, 0
 }
 
 // readBody reads the whole raw body, refusing more than limit bytes: early from Content-Length,

@@ -22,16 +22,17 @@ func TestUnverifiedBudgetDefaults(t *testing.T) {
 	}
 }
 
-// TestDefaultBodyBudget: an eighth of the memory limit, within 32MiB..2GiB, 256MiB when unknown;
+// TestDefaultBodyBudget: an eighth of the memory limit, within 32MiB..128MiB, 128MiB when unknown;
 // the machine running the test gets what its memory says.
 func TestDefaultBodyBudget(t *testing.T) {
 	const mib = 1 << 20
 	for _, tt := range []struct{ limit, want int64 }{
-		{0, 256 * mib},
+		{0, 128 * mib},
 		{128 * mib, 32 * mib},
 		{512 * mib, 64 * mib},
-		{4096 * mib, 512 * mib},
-		{64 << 30, 2048 * mib},
+		{768 * mib, 96 * mib},
+		{4096 * mib, 128 * mib},
+		{64 << 30, 128 * mib},
 	} {
 		if got := budgetFor(tt.limit); got != tt.want {
 			t.Errorf("memory %d MiB: budget %d MiB, want %d MiB", tt.limit/mib, got/mib, tt.want/mib)

@@ -48,7 +48,8 @@ func TestReadAllReadsWhatReadAllReads(t *testing.T) {
 
 // TestReadAllChargesTheBudget: a body announced or chunked is charged to the budget; one larger
 // than the whole budget is refused as too large, announced or not; one that finds the budget
-// held by others waits, then is refused as busy, or goes on as soon as room comes free.
+// held by others waits, then is refused as busy, or goes on as soon as room comes free; a small
+// one has a reserve of its own, itself bounded.
 func TestReadAllChargesTheBudget(t *testing.T) {
 	const size = 1 << 20
 	for _, tt := range []struct {
@@ -84,9 +85,10 @@ func TestReadAllChargesTheBudget(t *testing.T) {
 	if err := other.grow(context.Background(), size-1000); err != nil {
 		t.Fatal(err)
 	}
+	const large = 100 << 10 // above smallBody: no reserve for it
 	hold := &bodyHold{b: budget}
 	start := time.Now()
-	_, err := readAll(context.Background(), strings.NewReader(strings.Repeat("x", 5000)), 5000, size, hold)
+	_, err := readAll(context.Background(), strings.NewReader(strings.Repeat("x", large)), large, size, hold)
 	if !errors.Is(err, ErrBusy) || !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("with the budget held: %v, want ErrBusy wrapped in ErrUnavailable", err)
 	}
@@ -94,9 +96,32 @@ func TestReadAllChargesTheBudget(t *testing.T) {
 		t.Fatalf("refused after %s, want after the 200ms wait", took)
 	}
 	hold.release()
+
+	// A small body is not kept waiting by the large ones: it has the reserve, which is bounded too.
+	small := &bodyHold{b: budget}
+	if got, err := readAll(context.Background(), strings.NewReader(strings.Repeat("x", 5000)), 5000, size, small); err != nil || len(got) != 5000 {
+		t.Fatalf("a small body with the budget held: %d bytes, %v", len(got), err)
+	}
+	filler := &bodyHold{b: budget}
+	for filler.small+smallBody <= smallReserve(size)-small.n {
+		if err := filler.grow(context.Background(), smallBody); err != nil {
+			t.Fatal(err)
+		}
+		filler.n = 0 // each grow stands for another small request; the total is in filler.small
+	}
+	if err := filler.grow(context.Background(), smallReserve(size)-small.n-filler.small); err != nil { // the rest of it
+		t.Fatal(err)
+	}
+	if err := (&bodyHold{b: budget}).grow(context.Background(), 5000); !errors.Is(err, ErrBusy) {
+		t.Fatalf("with the small-body reserve held too: %v, want ErrBusy", err)
+	}
+	filler.n = filler.small
+	filler.release()
+	small.release()
+
 	go func() { time.Sleep(50 * time.Millisecond); other.release() }()
-	got, err := readAll(context.Background(), strings.NewReader(strings.Repeat("x", 5000)), 5000, size, hold)
-	if err != nil || len(got) != 5000 {
+	got, err := readAll(context.Background(), strings.NewReader(strings.Repeat("x", large)), large, size, hold)
+	if err != nil || len(got) != large {
 		t.Fatalf("after room came free: %d bytes, %v", len(got), err)
 	}
 	hold.release()
