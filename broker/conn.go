@@ -126,9 +126,10 @@ func dialExternal(cfg ConnConfig, h connHandlers) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// dialEmbedded connects to the in-process server without a socket.
-func dialEmbedded(srv *server.Server, name string, h connHandlers) (*nats.Conn, error) {
-	nc, err := nats.Connect("", append(connOptions(name, 0, h), nats.InProcessServer(srv))...)
+// dialEmbedded connects to the in-process server without a socket, logging in with login.
+func dialEmbedded(srv *server.Server, name string, h connHandlers, login ...nats.Option) (*nats.Conn, error) {
+	opts := append(connOptions(name, 0, h), nats.InProcessServer(srv))
+	nc, err := nats.Connect("", append(opts, login...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded NATS: %w", err)
 	}

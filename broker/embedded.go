@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -24,10 +25,27 @@ type EmbeddedConfig struct {
 	SyncAlways   bool
 	// ServerName names the server in logs and in the cluster.
 	ServerName string
+	// NoAuth lets clients in without logging in: any local process can then publish to the stream
+	// or purge it. The zero value requires auth, with users AvatarbusUser and ConsumerUser.
+	NoAuth bool
+	// Credentials are the users' logins; nil means the credentials file, generated on first start.
+	Credentials *Credentials
+	// CredentialsFile is that file, default <StoreDir>/nats-credentials.json (CredentialsPath).
+	CredentialsFile string
+}
+
+// CredentialsPath is where generated credentials are kept: CredentialsFile, or the default
+// inside the store dir, so they move with the store.
+func (cfg EmbeddedConfig) CredentialsPath() string {
+	if cfg.CredentialsFile != "" {
+		return cfg.CredentialsFile
+	}
+	return filepath.Join(cfg.StoreDir, CredentialsFileName)
 }
 
 // StartEmbedded starts an in-process nats-server with JetStream file storage and waits until it
-// accepts connections. The caller stops it with Shutdown and WaitForShutdown.
+// accepts connections. Unless cfg.NoAuth, it requires the logins of cfg.Credentials (Open
+// resolves them). The caller stops it with Shutdown and WaitForShutdown.
 func StartEmbedded(cfg EmbeddedConfig, log zerolog.Logger) (*server.Server, error) {
 	host, portStr, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
@@ -53,6 +71,12 @@ func StartEmbedded(cfg EmbeddedConfig, log zerolog.Logger) (*server.Server, erro
 		SyncAlways:   cfg.SyncAlways,
 		NoSigs:       true, // avatarbus owns signal handling and stops the server in order
 		MaxPayload:   8 << 20,
+	}
+	if !cfg.NoAuth {
+		if cfg.Credentials == nil {
+			return nil, fmt.Errorf("%w: embedded nats requires auth but has no credentials", ErrCredentials)
+		}
+		opts.Users = cfg.Credentials.users() // no NoAuthUser: a client without a login is refused
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
