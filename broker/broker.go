@@ -54,6 +54,8 @@ type Broker struct {
 	fatal        chan error
 	stopWatch    chan struct{} // closed by Close to stop watchStorage
 	watchDone    chan struct{} // closed when watchStorage has returned
+	// lock is held on the embedded server's store dir from before it starts until Close.
+	lock *StoreLock
 }
 
 // Open starts the embedded server (when cfg.Conn.URL is empty) or connects to the external one,
@@ -68,14 +70,17 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) 
 	}
 	var err error
 	if cfg.Conn.URL == "" {
-		if b.Server, err = StartEmbedded(cfg.Embedded, log); err != nil {
+		if err = b.startEmbedded(); err != nil {
+			b.Close()
 			return nil, err
 		}
-		log.Info().Str("listen", b.Server.ClientURL()).Str("store_dir", cfg.Embedded.StoreDir).
-			Msg("embedded NATS JetStream started")
 		b.sw.cur.Store(b.Server)
 		b.embeddedAddr = b.Server.Addr().String()
-		b.Conn, err = dialEmbedded(&b.sw, cfg.Conn.Name, b.handlers())
+		var login []nats.Option
+		if c := b.cfg.Embedded.Credentials; c != nil {
+			login = append(login, c.Avatarbus.Option())
+		}
+		b.Conn, err = dialEmbedded(&b.sw, cfg.Conn.Name, b.handlers(), login...)
 	} else {
 		b.Conn, err = dialExternal(cfg.Conn, b.handlers())
 	}
@@ -123,6 +128,46 @@ func Open(ctx context.Context, cfg Config, log zerolog.Logger) (*Broker, error) 
 		b.watchStorage(b.stopWatch, interval)
 	}()
 	return b, nil
+}
+
+// startEmbedded locks the store dir, resolves the credentials and starts the embedded server.
+func (b *Broker) startEmbedded() error {
+	emb, log := &b.cfg.Embedded, b.log
+	var err error
+	if b.lock, err = LockStore(emb.StoreDir); err != nil {
+		return err
+	}
+	switch {
+	case emb.NoAuth:
+		log.Warn().Str("listen", emb.Listen).Msg("embedded NATS auth is off (nats.embedded.auth: false): " +
+			"any process that reaches it can publish forged events or purge the stream")
+	case emb.Credentials != nil:
+		log.Info().Msg("embedded NATS requires auth: users avatarbus and consumer, passwords from the config")
+	default:
+		path := emb.CredentialsPath()
+		c, created, err := LoadOrCreateCredentials(path)
+		if err != nil {
+			return err
+		}
+		emb.Credentials = &c
+		log.Info().Str("credentials", path).Bool("created", created).
+			Msg("embedded NATS requires auth: users avatarbus and consumer, passwords in the credentials file")
+	}
+	if b.Server, err = StartEmbedded(*emb, log); err != nil {
+		return err
+	}
+	log.Info().Str("listen", b.Server.ClientURL()).Str("store_dir", emb.StoreDir).
+		Msg("embedded NATS JetStream started")
+	return nil
+}
+
+// EmbeddedCredentials are the logins of the embedded server, or nil when avatarbus runs none or
+// it requires no auth.
+func (b *Broker) EmbeddedCredentials() *Credentials {
+	if b.Server == nil || b.cfg.Embedded.NoAuth {
+		return nil
+	}
+	return b.cfg.Embedded.Credentials
 }
 
 // ensureStreams creates or updates the event stream and, when configured, the object store and
@@ -216,6 +261,7 @@ func (b *Broker) Close() {
 		srv.Shutdown()
 		srv.WaitForShutdown()
 	}
+	_ = b.lock.Release() // after the server is gone: the store is free for the next process
 }
 
 // handlers are the connection callbacks: log disconnects that are not our own, and put the

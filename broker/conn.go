@@ -125,10 +125,11 @@ func dialExternal(cfg ConnConfig, h connHandlers) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// dialEmbedded connects to the in-process server without a socket; srv is asked for a new pipe
-// on every reconnect (a restarted server: see serverSwitch).
-func dialEmbedded(srv nats.InProcessConnProvider, name string, h connHandlers) (*nats.Conn, error) {
-	nc, err := nats.Connect("", append(connOptions(name, 0, h), nats.InProcessServer(srv))...)
+// dialEmbedded connects to the in-process server without a socket, logging in with login; srv is
+// asked for a new pipe on every reconnect (a restarted server: see serverSwitch).
+func dialEmbedded(srv nats.InProcessConnProvider, name string, h connHandlers, login ...nats.Option) (*nats.Conn, error) {
+	opts := append(connOptions(name, 0, h), nats.InProcessServer(srv))
+	nc, err := nats.Connect("", append(opts, login...)...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to embedded NATS: %w", err)
 	}

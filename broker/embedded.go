@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -24,10 +26,27 @@ type EmbeddedConfig struct {
 	SyncAlways   bool
 	// ServerName names the server in logs and in the cluster.
 	ServerName string
+	// NoAuth lets clients in without logging in: any local process can then publish to the stream
+	// or purge it. The zero value requires auth, with users AvatarbusUser and ConsumerUser.
+	NoAuth bool
+	// Credentials are the users' logins; nil means the credentials file, generated on first start.
+	Credentials *Credentials
+	// CredentialsFile is that file, default <StoreDir>/nats-credentials.json (CredentialsPath).
+	CredentialsFile string
+}
+
+// CredentialsPath is where generated credentials are kept: CredentialsFile, or the default
+// inside the store dir, so they move with the store.
+func (cfg EmbeddedConfig) CredentialsPath() string {
+	if cfg.CredentialsFile != "" {
+		return cfg.CredentialsFile
+	}
+	return filepath.Join(cfg.StoreDir, CredentialsFileName)
 }
 
 // StartEmbedded starts an in-process nats-server with JetStream file storage and waits until it
-// accepts connections. The caller stops it with Shutdown and WaitForShutdown.
+// accepts connections. Unless cfg.NoAuth, it requires the logins of cfg.Credentials (Open
+// resolves them). The caller stops it with Shutdown and WaitForShutdown.
 func StartEmbedded(cfg EmbeddedConfig, log zerolog.Logger) (*server.Server, error) {
 	host, portStr, err := net.SplitHostPort(cfg.Listen)
 	if err != nil {
@@ -54,6 +73,12 @@ func StartEmbedded(cfg EmbeddedConfig, log zerolog.Logger) (*server.Server, erro
 		NoSigs:       true, // avatarbus owns signal handling and stops the server in order
 		MaxPayload:   8 << 20,
 	}
+	if !cfg.NoAuth {
+		if cfg.Credentials == nil {
+			return nil, fmt.Errorf("%w: embedded nats requires auth but has no credentials", ErrCredentials)
+		}
+		opts.Users = cfg.Credentials.users() // no NoAuthUser: a client without a login is refused
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
@@ -71,8 +96,16 @@ func StartEmbedded(cfg EmbeddedConfig, log zerolog.Logger) (*server.Server, erro
 type serverLogger struct{ log zerolog.Logger }
 
 func (l serverLogger) Noticef(format string, v ...any) { l.log.Debug().Msgf(format, v...) } // the banner is noise at info
-func (l serverLogger) Warnf(format string, v ...any)   { l.log.Warn().Msgf(format, v...) }
-func (l serverLogger) Fatalf(format string, v ...any)  { l.log.Error().Msgf(format, v...) }
-func (l serverLogger) Errorf(format string, v ...any)  { l.log.Error().Msgf(format, v...) }
-func (l serverLogger) Debugf(format string, v ...any)  { l.log.Debug().Msgf(format, v...) }
-func (l serverLogger) Tracef(format string, v ...any)  { l.log.Trace().Msgf(format, v...) }
+func (l serverLogger) Warnf(format string, v ...any) {
+	if strings.HasPrefix(format, "Plaintext passwords detected") {
+		// The users' passwords are random (or the operator's) and kept in a 0600 file; bcrypt
+		// would cost every login ~100ms of CPU, a lever for whoever can reach the port.
+		l.log.Debug().Msgf(format, v...)
+		return
+	}
+	l.log.Warn().Msgf(format, v...)
+}
+func (l serverLogger) Fatalf(format string, v ...any) { l.log.Error().Msgf(format, v...) }
+func (l serverLogger) Errorf(format string, v ...any) { l.log.Error().Msgf(format, v...) }
+func (l serverLogger) Debugf(format string, v ...any) { l.log.Debug().Msgf(format, v...) }
+func (l serverLogger) Tracef(format string, v ...any) { l.log.Trace().Msgf(format, v...) }

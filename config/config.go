@@ -1,5 +1,7 @@
 package config
 
+import "path/filepath"
+
 // Config is the complete avatarbus configuration.
 type Config struct {
 	// Listen is the address of the ingest HTTP server (host:port), default ":8080".
@@ -86,6 +88,32 @@ type Embedded struct {
 	SyncInterval string `yaml:"sync_interval"`
 	// ServerName is the embedded server's name, default "avatarbus".
 	ServerName string `yaml:"server_name"`
+	// Auth makes clients of the embedded server log in, default true: user
+	// "avatarbus" (every right: serve and the CLI commands) and user "consumer"
+	// (read streams, create/use/delete consumers, ack; never publish to the
+	// stream, purge, delete or update it). Anonymous clients are refused.
+	// false lets any local process forge events or purge the stream, and is
+	// warned about.
+	Auth bool `yaml:"auth"`
+	// CredentialsFile is where the generated passwords of both users are kept
+	// (JSON, mode 0600, created on first start, reused later), default ""
+	// meaning "<store_dir>/nats-credentials.json". Not used when the
+	// passwords below are given.
+	CredentialsFile string `yaml:"credentials_file"`
+	// AvatarbusPassword and ConsumerPassword, when given (both or neither;
+	// secret references allowed), are the users' passwords instead of the
+	// generated ones.
+	AvatarbusPassword string `yaml:"avatarbus_password"`
+	ConsumerPassword  string `yaml:"consumer_password"`
+}
+
+// CredentialsPath is the generated credentials file: CredentialsFile, or
+// nats-credentials.json inside StoreDir.
+func (e Embedded) CredentialsPath() string {
+	if e.CredentialsFile != "" {
+		return e.CredentialsFile
+	}
+	return filepath.Join(e.StoreDir, "nats-credentials.json")
 }
 
 // Stream configures the JetStream stream.

@@ -62,6 +62,7 @@ func Default() Config {
 				StoreDir:     "./data/jetstream",
 				SyncInterval: "1s",
 				ServerName:   "avatarbus",
+				Auth:         true,
 			},
 			PublishTimeout: Duration(1500 * time.Millisecond),
 			PingInterval:   Duration(5 * time.Second),

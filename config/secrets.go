@@ -30,6 +30,8 @@ func (c *Config) secretSlots() []secretSlot {
 	slots := []secretSlot{
 		{"nats.password", &c.NATS.Password},
 		{"nats.token", &c.NATS.Token},
+		{"nats.embedded.avatarbus_password", &c.NATS.Embedded.AvatarbusPassword},
+		{"nats.embedded.consumer_password", &c.NATS.Embedded.ConsumerPassword},
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i]

@@ -173,6 +173,16 @@ func (c *Config) checkNATS(k *checker) {
 	} else if strings.ContainsFunc(e.ServerName, isSpace) {
 		k.add("nats.embedded.server_name", "%q must not contain whitespace", e.ServerName)
 	}
+	if (e.AvatarbusPassword == "") != (e.ConsumerPassword == "") {
+		k.add("nats.embedded", "avatarbus_password and consumer_password must be set together")
+	} else if e.AvatarbusPassword != "" && e.AvatarbusPassword == e.ConsumerPassword {
+		k.add("nats.embedded", "avatarbus_password and consumer_password must differ")
+	}
+	for _, pw := range []struct{ key, v string }{{"avatarbus_password", e.AvatarbusPassword}, {"consumer_password", e.ConsumerPassword}} {
+		if strings.HasPrefix(pw.v, "$2") { // nats-server would take it for a bcrypt hash
+			k.add("nats.embedded."+pw.key, "must not start with \"$2\"")
+		}
+	}
 	if (n.User == "") != (n.Password == "") {
 		k.add("nats", "user and password must be set together")
 	}
@@ -494,6 +504,9 @@ func (c *Config) Warnings() []string {
 		if s.Verify.Scheme == "none" {
 			w = append(w, fmt.Sprintf("sources[%d] (%s): verification is off (verify.scheme: none); anyone can post events", i, s.Name))
 		}
+	}
+	if c.NATS.URL == "" && !c.NATS.Embedded.Auth {
+		w = append(w, "nats.embedded.auth: false: any process that reaches nats.embedded.listen can publish forged events or purge the stream")
 	}
 	if c.NATS.TLS.InsecureSkipVerify {
 		w = append(w, "nats.tls.insecure_skip_verify: the NATS server's certificate is not verified")

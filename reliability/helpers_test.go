@@ -121,6 +121,14 @@ func jetStream(t *testing.T, urls string) jetstream.JetStream {
 	return js
 }
 
+// embeddedJetStream connects an independent client to the embedded server of st, logged in as
+// avatarbus's own user (the server refuses anonymous clients).
+func embeddedJetStream(t *testing.T, st *reliability.Stack) jetstream.JetStream {
+	t.Helper()
+	_, js := brokertest.ConnectEmbedded(t, st.Broker, nats.MaxReconnects(-1))
+	return js
+}
+
 // tally sums up a load's results.
 type tally struct {
 	requests, ok, duplicates, unavailable, other, noAnswer int

@@ -251,7 +251,7 @@ func TestHostileBodies(t *testing.T) {
 		}
 	})
 	stillServing(t, st)
-	checkStoredEnvelopes(t, jetStream(t, st.Broker.Server.ClientURL()))
+	checkStoredEnvelopes(t, embeddedJetStream(t, st))
 }
 
 // checkStoredEnvelopes fails t unless every stored message is UTF-8 JSON (RFC 8259: what strict

@@ -65,7 +65,7 @@ func TestReplayAttacks(t *testing.T) {
 	var now clock
 	start := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	st := startStack(t, reliability.StackConfig{Now: now.Now})
-	js := jetStream(t, st.Broker.Server.ClientURL())
+	js := embeddedJetStream(t, st)
 	tests := []struct {
 		source    string
 		tolerance time.Duration
@@ -120,7 +120,7 @@ func TestReplayWithoutTimestamp(t *testing.T) {
 	var now clock
 	now.Set(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 	st := startStack(t, reliability.StackConfig{Now: now.Now})
-	js := jetStream(t, st.Broker.Server.ClientURL())
+	js := embeddedJetStream(t, st)
 	body := []byte(`{"event_type":"avatar_video.success","event_data":{"video_id":"v_replay","url":"https://x/v.mp4"}}`)
 	for _, source := range []string{reliability.HeyGenSource, reliability.TokenSource} {
 		now.Set(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))

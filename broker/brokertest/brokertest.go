@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/avatarbus/avatarbus/broker"
 )
 
 // Options returns server options for a JetStream server on a free loopback port storing in dir.
@@ -286,4 +288,24 @@ func Connect(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstre
 		t.Fatal(err)
 	}
 	return nc, js
+}
+
+// ConnectEmbedded connects a client to the embedded server of b (started by broker.Open without a
+// URL), logged in as user avatarbus unless the server requires no auth, and closes it when the test
+// ends. opts come after the login, so a test can log in as someone else.
+func ConnectEmbedded(t testing.TB, b *broker.Broker, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	if b.Server == nil {
+		t.Fatal("brokertest: the broker runs no embedded server")
+	}
+	return Connect(t, b.Server.ClientURL(), append(Login(b), opts...)...)
+}
+
+// Login is the option that logs in to b's embedded server as user avatarbus; none when it requires
+// no auth.
+func Login(b *broker.Broker) []nats.Option {
+	if c := b.EmbeddedCredentials(); c != nil {
+		return []nats.Option{c.Avatarbus.Option()}
+	}
+	return nil
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/avatarbus/avatarbus/broker/brokertest"
 	"github.com/avatarbus/avatarbus/router"
 )
 
@@ -40,7 +39,7 @@ func TestDLQListAndRedrive(t *testing.T) {
 	}
 	const events = 3
 	postVideos(t, "http://"+listen+"/webhooks/acme", 0, events)
-	_, js := brokertest.Connect(t, "nats://"+natsListen)
+	_, js := connectEmbedded(t, natsListen)
 	eventually(t, 15*time.Second, func() bool { return dlqMessages(t, js) == events }, "every event dead-lettered")
 
 	r := runCLI(t, "", "dlq", "list", "--config", cfgFile, "--route", "crm")

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"sync"
 	"time"
@@ -74,8 +76,51 @@ func natsClientOptions(cfg *config.Config, name string, stderr io.Writer) ([]nat
 	if err != nil {
 		return nil, err
 	}
+	login, err := embeddedLogin(cfg)
+	if err != nil {
+		return nil, err
+	}
+	auth = append(auth, login...)
 	opts = append(opts, broker.PingOptions(cfg.NATS.PingInterval.Std())...)
 	return append(opts, auth...), nil
+}
+
+// givenCredentials are the embedded server's logins from the config, or nil when it gives none
+// (the credentials file then holds generated ones).
+func givenCredentials(cfg *config.Config) *broker.Credentials {
+	e := cfg.NATS.Embedded
+	if e.AvatarbusPassword == "" {
+		return nil
+	}
+	return &broker.Credentials{
+		Avatarbus: broker.UserPassword{User: broker.AvatarbusUser, Password: e.AvatarbusPassword},
+		Consumer:  broker.UserPassword{User: broker.ConsumerUser, Password: e.ConsumerPassword},
+	}
+}
+
+// embeddedLogin is how a command logs in to the embedded server that serve runs with the same
+// config: as user avatarbus (the commands are the operator's: replay publishes, dlq deletes), with
+// the password of the config or of the credentials file serve wrote. None when the config gives
+// its own nats credentials (creds, user, token), turns auth off, or the file does not exist yet
+// (serve has not run: connecting fails and says so; a server without auth ignores a login, so
+// with --nats-url the file is used when it exists).
+func embeddedLogin(cfg *config.Config) ([]nats.Option, error) {
+	n := cfg.NATS
+	if !n.Embedded.Auth || n.Creds != "" || n.User != "" || n.Token != "" {
+		return nil, nil
+	}
+	if c := givenCredentials(cfg); c != nil {
+		return []nats.Option{c.Avatarbus.Option()}, nil
+	}
+	c, err := broker.ReadCredentials(n.Embedded.CredentialsPath())
+	switch {
+	case err == nil:
+		return []nats.Option{c.Avatarbus.Option()}, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	default:
+		return nil, err
+	}
 }
 
 // loadNATSConfig reads the config of a NATS client command: file, environment, --nats-url.
@@ -98,7 +143,10 @@ func dialNATS(cfg *config.Config, name string, stderr io.Writer) (*nats.Conn, er
 	nc, err := nats.Connect(u, opts...)
 	if err != nil {
 		hint := "set nats.url in the config or give --nats-url"
-		if cfg.NATS.URL == "" {
+		if errors.Is(err, nats.ErrAuthorization) {
+			hint = "the embedded server requires a login: give the --config that serve runs with (its credentials file is " +
+				cfg.NATS.Embedded.CredentialsPath() + "), or nats.user/nats.password"
+		} else if cfg.NATS.URL == "" {
 			hint = "is avatarbus serve running? it serves NATS at nats.embedded.listen; or " + hint
 		}
 		return nil, fmt.Errorf("connect to NATS at %s: %w (%s)", broker.RedactURL(u), err, hint)

@@ -82,7 +82,10 @@ func TestObjectCommand(t *testing.T) {
 	}
 
 	// A bare name is looked up in the configured bucket; stdout gets the bytes with --out -.
+	// Without the config, the login comes from the environment: the consumer user may read objects.
 	name := strings.TrimPrefix(url, "nats://AVATAR_OBJECTS/")
+	t.Setenv("AVATARBUS_NATS_USER", broker.ConsumerUser)
+	t.Setenv("AVATARBUS_NATS_PASSWORD", embeddedCredentials(t, natsListen).Consumer.Password)
 	r = runCLI(t, "", "object", "get", name, "--out", "-", "--nats-url", "nats://"+natsListen)
 	if r.err != nil || r.stdout != string(audio) {
 		t.Fatalf("object get to stdout: %v, %d bytes", r.err, len(r.stdout))

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/replay"
 )
@@ -49,6 +50,10 @@ func TestReplayCommand(t *testing.T) {
 		if r.code() != 2 || !strings.Contains(r.err.Error(), "connect to NATS") {
 			t.Fatalf("without --nats-url: %d %v, want a connection error", r.code(), r.err)
 		}
+		// elsewhere's store has no credentials file: the login comes from the environment, and the
+		// consumer user may read.
+		t.Setenv("AVATARBUS_NATS_USER", broker.ConsumerUser)
+		t.Setenv("AVATARBUS_NATS_PASSWORD", embeddedCredentials(t, natsAddr).Consumer.Password)
 		r = runCLI(t, "", "replay", "--dry-run", "--since", "1h", "--config", elsewhere, "--nats-url", "nats://"+natsAddr)
 		if r.err != nil || r.stdout != "5 events match\n" {
 			t.Fatalf("with --nats-url: %q %v", r.stdout, r.err)

@@ -15,13 +15,17 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/avatarbus/avatarbus/broker"
+	"github.com/avatarbus/avatarbus/broker/brokertest"
 	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/verify"
 )
@@ -99,6 +103,9 @@ func startServe(t *testing.T, cfg *config.Config) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan error, 1)}
+	if cfg.NATS.URL == "" {
+		embeddedLogins.Store(cfg.NATS.Embedded.Listen, cfg.NATS.Embedded)
+	}
 	go func() { r.done <- serve(ctx, cfg, zerolog.Nop()) }()
 	t.Cleanup(func() {
 		cancel()
@@ -110,6 +117,36 @@ func startServe(t *testing.T, cfg *config.Config) *running {
 	})
 	waitHTTP(t, cfg.Listen, r.done)
 	return r
+}
+
+// embeddedLogins maps the nats.embedded.listen of every serve a test started to its config, so
+// test clients can log in as serve's CLI commands do.
+var embeddedLogins sync.Map // string -> config.Embedded
+
+// connectEmbedded connects a test client to the embedded server that startServe runs at natsAddr,
+// logged in as user avatarbus with the password serve generated or was given.
+func connectEmbedded(t *testing.T, natsAddr string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	return brokertest.Connect(t, "nats://"+natsAddr, append([]nats.Option{embeddedCredentials(t, natsAddr).Avatarbus.Option()}, opts...)...)
+}
+
+// embeddedCredentials are the logins of the embedded server that startServe runs at natsAddr.
+func embeddedCredentials(t *testing.T, natsAddr string) broker.Credentials {
+	t.Helper()
+	v, ok := embeddedLogins.Load(natsAddr)
+	if !ok {
+		t.Fatalf("no serve started with nats.embedded.listen %s", natsAddr)
+	}
+	e := v.(config.Embedded)
+	if e.AvatarbusPassword != "" {
+		return broker.Credentials{Avatarbus: broker.UserPassword{User: broker.AvatarbusUser, Password: e.AvatarbusPassword},
+			Consumer: broker.UserPassword{User: broker.ConsumerUser, Password: e.ConsumerPassword}}
+	}
+	c, err := broker.ReadCredentials(e.CredentialsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // stop cancels serve's context (what SIGTERM does) and checks it returns nil within 5s.

@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/avatarbus/avatarbus/broker/brokertest"
 	"github.com/avatarbus/avatarbus/envelope"
 )
 
@@ -117,7 +116,7 @@ func avatarStreamInfo(t *testing.T, natsAddr string) (jetstream.Stream, *jetstre
 // avatarStream connects to a NATS server as a test client and returns the AVATAR stream.
 func avatarStream(t *testing.T, natsAddr string) (*nats.Conn, jetstream.Stream) {
 	t.Helper()
-	nc, js := brokertest.Connect(t, "nats://"+natsAddr)
+	nc, js := connectEmbedded(t, natsAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, "AVATAR")

@@ -116,6 +116,10 @@ func brokerConfig(cfg *config.Config) (broker.Config, error) {
 		Listen:     cfg.NATS.Embedded.Listen,
 		StoreDir:   cfg.NATS.Embedded.StoreDir,
 		ServerName: cfg.NATS.Embedded.ServerName,
+		NoAuth:     !cfg.NATS.Embedded.Auth,
+		// The default file is the config's, so serve and the CLI commands agree on it.
+		CredentialsFile: cfg.NATS.Embedded.CredentialsPath(),
+		Credentials:     givenCredentials(cfg),
 	}
 	switch si := cfg.NATS.Embedded.SyncInterval; si {
 	case "always":
