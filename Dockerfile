@@ -2,7 +2,7 @@
 # avatarbus image: a static binary on distroless, running as non-root (uid 65532).
 #   docker build -t avatarbus .
 #   docker run --rm -p 8080:8080 -v $PWD/avatarbus.yaml:/etc/avatarbus/avatarbus.yaml:ro avatarbus
-# docker-compose.yml builds it for its two replicas; deploy/compose_test.go checks this file.
+# docker-compose.yml builds it for its two replicas; test/compose/compose_test.go checks this file.
 
 # The Go version must be at least go.mod's go line (the image's GOTOOLCHAIN is local).
 FROM golang:1.26.8-bookworm AS build

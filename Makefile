@@ -5,7 +5,7 @@ test:        ## the README's test command
 	go test -race ./...
 
 test-long:   ## the long reliability runs (~16 minutes)
-	go test ./reliability -long -timeout 40m
+	go test ./test/reliability -long -timeout 40m
 
 vet:         ## static checks
 	go vet ./...
@@ -20,13 +20,13 @@ fuzz:        ## run every fuzz target briefly (FUZZTIME=1000000x for longer)
 	.ci/fuzz
 
 soak:        ## two minutes of signed load on an in-process avatarbus
-	go run ./reliability/soak -duration 2m -every 10s -workers 8
+	go run ./test/reliability/soak -duration 2m -every 10s -workers 8
 
 bench:       ## the side-by-side benchmark harness (see BENCHMARKS.md)
-	go run ./bench
+	go run ./test/bench
 
 attack:      ## issue 13's attacks on a built avatarbus, loopback only, ~2 minutes; prints a table
-	go run ./reliability/attack
+	go run ./test/reliability/attack
 
 run:         ## run on the embedded JetStream
 	go run ./cmd/avatarbus serve

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/platform"
 )
 

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/platform"
 )
 

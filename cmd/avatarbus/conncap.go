@@ -3,8 +3,8 @@ package main
 import (
 	"github.com/rs/zerolog"
 
-	"github.com/avatarbus/avatarbus/config"
-	"github.com/avatarbus/avatarbus/ingest"
+	"github.com/avatarbus/avatarbus/internal/config"
+	"github.com/avatarbus/avatarbus/internal/ingest"
 )
 
 // warnConnectionCap warns when http.max_connections is set above what the file limit leaves after

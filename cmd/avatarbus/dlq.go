@@ -17,9 +17,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
-	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/deliver"
-	"github.com/avatarbus/avatarbus/replay"
+	"github.com/avatarbus/avatarbus/internal/config"
+	"github.com/avatarbus/avatarbus/internal/replay"
 	"github.com/avatarbus/avatarbus/router"
 )
 

@@ -21,7 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
-	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/platform"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"

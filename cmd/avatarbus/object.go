@@ -11,8 +11,8 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
-	"github.com/avatarbus/avatarbus/broker"
-	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/internal/broker"
+	"github.com/avatarbus/avatarbus/internal/config"
 )
 
 func newObjectCommand() *cobra.Command {

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/internal/broker"
 )
 
 // TestObjectCommand: serve stores an ElevenLabs call recording larger than the default max_body

@@ -12,12 +12,12 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/avatarbus/avatarbus/broker"
-	"github.com/avatarbus/avatarbus/broker/brokertest"
-	"github.com/avatarbus/avatarbus/config"
-	"github.com/avatarbus/avatarbus/ingest"
+	"github.com/avatarbus/avatarbus/internal/broker"
+	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/config"
+	"github.com/avatarbus/avatarbus/internal/ingest"
+	"github.com/avatarbus/avatarbus/internal/platformapi"
 	"github.com/avatarbus/avatarbus/platform"
-	"github.com/avatarbus/avatarbus/platformapi"
 )
 
 // wrongSecret is a well-formed Standard Webhooks secret that is not the one requests are signed

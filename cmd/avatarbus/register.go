@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/avatarbus/avatarbus/platformapi"
+	"github.com/avatarbus/avatarbus/internal/platformapi"
 )
 
 // apiFlags are the flags of every command that calls a platform's management API.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/avatarbus/avatarbus/platformapi/platformapitest"
+	"github.com/avatarbus/avatarbus/internal/platformapi/platformapitest"
 )
 
 const heygenCreated = `{"data":{"endpoint_id":"ep_1","url":"https://hooks.example.com/webhooks/heygen","events":["avatar_video.success"],"status":"enabled","created_at":"2026-01-02T03:04:05Z","secret":"whsec_c2VjcmV0LXZhbHVl"}}`

@@ -8,8 +8,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/avatarbus/avatarbus/config"
-	"github.com/avatarbus/avatarbus/ingest"
+	"github.com/avatarbus/avatarbus/internal/config"
+	"github.com/avatarbus/avatarbus/internal/ingest"
 	"github.com/avatarbus/avatarbus/platform"
 )
 

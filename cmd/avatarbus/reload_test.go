@@ -14,10 +14,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/avatarbus/avatarbus/broker"
-	"github.com/avatarbus/avatarbus/broker/brokertest"
-	"github.com/avatarbus/avatarbus/config"
-	"github.com/avatarbus/avatarbus/ingest"
+	"github.com/avatarbus/avatarbus/internal/broker"
+	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/config"
+	"github.com/avatarbus/avatarbus/internal/ingest"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/subjects"
 )

@@ -16,10 +16,10 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
-	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/deliver"
 	"github.com/avatarbus/avatarbus/envelope"
-	"github.com/avatarbus/avatarbus/replay"
+	"github.com/avatarbus/avatarbus/internal/config"
+	"github.com/avatarbus/avatarbus/internal/replay"
 	"github.com/avatarbus/avatarbus/subjects"
 )
 

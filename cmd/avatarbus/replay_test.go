@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/avatarbus/avatarbus/broker"
 	"github.com/avatarbus/avatarbus/envelope"
-	"github.com/avatarbus/avatarbus/replay"
+	"github.com/avatarbus/avatarbus/internal/broker"
+	"github.com/avatarbus/avatarbus/internal/replay"
 )
 
 func TestReplayCommand(t *testing.T) {

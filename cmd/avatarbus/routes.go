@@ -8,9 +8,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
-	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/deliver"
-	"github.com/avatarbus/avatarbus/metrics"
+	"github.com/avatarbus/avatarbus/internal/config"
+	"github.com/avatarbus/avatarbus/internal/metrics"
 	"github.com/avatarbus/avatarbus/router"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/avatarbus/avatarbus/envelope"
-	"github.com/avatarbus/avatarbus/replay"
+	"github.com/avatarbus/avatarbus/internal/replay"
 	"github.com/avatarbus/avatarbus/subjects"
 )
 

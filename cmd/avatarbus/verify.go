@@ -13,10 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/avatarbus/avatarbus/broker"
-	"github.com/avatarbus/avatarbus/config"
+	"github.com/avatarbus/avatarbus/internal/broker"
+	"github.com/avatarbus/avatarbus/internal/config"
+	"github.com/avatarbus/avatarbus/internal/platformapi"
 	"github.com/avatarbus/avatarbus/platform"
-	"github.com/avatarbus/avatarbus/platformapi"
 	"github.com/avatarbus/avatarbus/verify"
 )
 

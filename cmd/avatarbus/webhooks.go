@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/avatarbus/avatarbus/platformapi"
+	"github.com/avatarbus/avatarbus/internal/platformapi"
 )
 
 func newWebhooksCommand() *cobra.Command {

@@ -7,13 +7,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/avatarbus/avatarbus/broker"
-	"github.com/avatarbus/avatarbus/config"
 	"github.com/avatarbus/avatarbus/envelope"
-	"github.com/avatarbus/avatarbus/ingest"
-	"github.com/avatarbus/avatarbus/offload"
+	"github.com/avatarbus/avatarbus/internal/broker"
+	"github.com/avatarbus/avatarbus/internal/config"
+	"github.com/avatarbus/avatarbus/internal/ingest"
+	"github.com/avatarbus/avatarbus/internal/offload"
+	"github.com/avatarbus/avatarbus/internal/platformapi"
 	"github.com/avatarbus/avatarbus/platform"
-	"github.com/avatarbus/avatarbus/platformapi"
 	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
 )

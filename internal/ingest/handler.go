@@ -1,0 +1,202 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/internal/metrics"
+	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/subjects"
+	"github.com/avatarbus/avatarbus/verify"
+)
+
+// accepted is the body of a 200: which event the request became and whether JetStream already had
+// it (a platform redelivery).
+type accepted struct {
+	ID        string `json:"id"`
+	Duplicate bool   `json:"duplicate"`
+	Type      string `json:"type"`
+	Subject   string `json:"subject"`
+	Stream    string `json:"stream"`
+	Seq       uint64 `json:"seq"`
+}
+
+// handleOptions answers the URL probes some platforms send when an endpoint is registered (HeyGen
+// gives it one second). It answers for any source name: registration returns the secret the source
+// needs, so the probe comes before the source can be configured. It reveals nothing, since a POST
+// to an unknown source is still 404.
+func (s *Server) handleOptions(c echo.Context) error {
+	c.Response().Header().Set("Allow", "POST, OPTIONS")
+	return c.NoContent(http.StatusNoContent)
+}
+
+// handleWebhook answers one webhook and records it: outcome, duration, and what the pipeline
+// counted on the way. The duration runs from routing to the written answer.
+func (s *Server) handleWebhook(c echo.Context) error {
+	start := time.Now()
+	ep := s.sources[c.Param("source")] // nil for an unknown source
+	m := s.unknown                     // never labelled with the requested name: bounded cardinality
+	if ep != nil {
+		m = ep.metrics
+	}
+	recorded := false
+	defer func() {
+		if !recorded { // the pipeline panicked; the Recover middleware answers 500
+			m.Request(metrics.OutcomeInternal, time.Since(start))
+		}
+	}()
+	res, err := s.process(c, ep, m)
+	recorded = true
+	if err != nil {
+		m.Request(outcomeOf(err), time.Since(start))
+		return err
+	}
+	outcome := metrics.OutcomeStored
+	if res.Duplicate {
+		outcome = metrics.OutcomeDuplicate
+	}
+	// The event is stored even if the client went away meanwhile.
+	if body, ok := res.appendJSON(make([]byte, 0, 256)); ok {
+		err = c.JSONBlob(http.StatusOK, body)
+	} else {
+		err = c.JSON(http.StatusOK, res)
+	}
+	m.Request(outcome, time.Since(start))
+	return err
+}
+
+// process is the pipeline: source → raw body (charged to the body budget until the answer) →
+// verify → rate limit → normalize → subject → offload → publish → ack. A request that fails
+// verification spends the source's unverified budget instead of its rate limit. It returns the
+// answer of a stored event, or the error errorResponse turns into the answer. Its log lines name
+// the source, request id and reason, never the body, secrets or the query string; those of 503s
+// are sampled.
+func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accepted, error) {
+	if s.draining.Load() {
+		return accepted{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
+	}
+	if ep == nil {
+		return accepted{}, ErrUnknownSource
+	}
+	src := ep.source.Load()
+	req := c.Request()
+
+	body, hold, err := s.readBody(c, src.MaxBody)
+	defer hold.release() // after the last step that holds the body: publish, or the quarantine copy
+	m.BodyBytes(len(body))
+	if err != nil {
+		if errors.Is(err, ErrBusy) {
+			unavailable(c, ep).Err(err).Msg("request refused: body budget full" + sampledNote)
+		} else {
+			s.requestLog(c, src.Name).Warn().Err(err).Msg("request refused")
+		}
+		return accepted{}, err
+	}
+	receivedAt := s.now()
+	header := textproto.MIMEHeader(req.Header)
+	res, err := src.Verifier.Verify(verify.Request{Header: header, Query: req.URL.Query(), Body: body, Now: receivedAt})
+	if err != nil {
+		if lerr := s.spendUnverified(c, ep, src); lerr != nil {
+			m.VerificationFailed(verify.ReasonOf(err))
+			return accepted{}, lerr
+		}
+		s.refuse(c, ep, m, err, body, receivedAt, "", "verification failed")
+		return accepted{}, err
+	}
+	// Only now, verified, does the request spend its source's rate limit.
+	if err := s.spendVerified(c, ep, src); err != nil {
+		return accepted{}, err
+	}
+
+	ev := src.Preset.Normalize(platform.Input{
+		Source: src.Name, Header: header, Body: body, ReceivedAt: receivedAt,
+		MessageID: res.MessageID, Events: src.Events,
+	})
+	if src.Confirmer != nil {
+		resource := ev.Subject
+		if ev, err = s.confirm(c, ep, src, ev); err != nil {
+			if _, refused := errors.AsType[*verify.Error](err); refused {
+				s.refuse(c, ep, m, err, body, receivedAt, resource, "event not confirmed by the platform")
+			}
+			return accepted{}, err
+		}
+	}
+	subject, err := subjects.For(s.prefix, ev.Type, ev.Platform)
+	if err != nil {
+		s.requestLog(c, src.Name).Error().Err(err).Str("type", ev.Type).Msg("no subject for event")
+		return accepted{}, fmt.Errorf("%w: %w", ErrInternal, err)
+	}
+	if s.offload != nil {
+		// Objects first: a 2xx names an event whose references can be read.
+		if err := s.offload.Apply(req.Context(), &ev, body, req.Header.Get(echo.HeaderContentType), src.Offload); err != nil {
+			unavailable(c, ep).Err(err).Str("id", ev.ID).Msg("event not stored: object store" + sampledNote)
+			return accepted{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+	}
+	published := time.Now()
+	ack, err := s.pub.Publish(req.Context(), subject, &ev)
+	if err != nil {
+		unavailable(c, ep).Err(err).Str("id", ev.ID).Msg("event not stored" + sampledNote)
+		return accepted{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	m.Published(time.Since(published))
+	if ev.Type == envelope.TypeUnrecognized && !ack.Duplicate {
+		m.Unrecognized()
+	}
+	if e := s.log.Debug(); e.Enabled() {
+		e.Str("source", src.Name).Str("request_id", requestID(c)).Str("id", ev.ID).Str("subject", subject).
+			Uint64("seq", ack.Seq).Bool("duplicate", ack.Duplicate).Msg("stored")
+	}
+	return accepted{ID: ev.ID, Duplicate: ack.Duplicate, Type: ev.Type, Subject: subject, Stream: ack.Stream, Seq: ack.Seq}, nil
+}
+
+// refuse records a request refused for what it proves (its signature, its timestamp, or an event
+// the platform does not confirm): the metric, a warning, and a copy on the quarantine. resource
+// names the event's resource when it got that far.
+func (s *Server) refuse(c echo.Context, ep *endpoint, m *metrics.Source, err error, body []byte, receivedAt time.Time, resource, msg string) {
+	reason := verify.ReasonOf(err)
+	m.VerificationFailed(reason)
+	line := s.requestLog(c, ep.source.Load().Name).Warn().Str("reason", reason).Str("remote", c.RealIP())
+	if resource != "" {
+		line = line.Str("resource", resource)
+	}
+	if ep.quarantine != "" {
+		// Before the answer, within the quarantine's own short deadline; a failure to keep the
+		// request never changes the answer.
+		seq, qerr := s.quarantine(c, ep, err, body, receivedAt)
+		m.Quarantined(qerr == nil)
+		if qerr != nil {
+			line = line.AnErr("quarantine_error", qerr)
+		} else {
+			line = line.Uint64("quarantine_seq", seq)
+		}
+	}
+	line.Msg(msg)
+}
+
+// sampledNote ends the message of a sampled line, so that a reader knows it stands for more.
+const sampledNote = " (answered 503; logged at most once per 10s per source)"
+
+// unavailable starts the warning of a request answered 503 because something it needs is down
+// (JetStream, the object store, the platform's API). Its logger is sampled like the 429s': an
+// outage answers thousands of requests, and the metrics count them all.
+func unavailable(c echo.Context, ep *endpoint) *zerolog.Event {
+	return ep.busyLog.Warn().Str("request_id", requestID(c))
+}
+
+// requestLog is the logger of a request that is refused or fails. It is built only then, so a
+// stored request allocates no logger.
+func (s *Server) requestLog(c echo.Context, source string) *zerolog.Logger {
+	l := s.log.With().Str("source", source).Str("request_id", requestID(c)).Logger()
+	return &l
+}
+
+// requestID is the id the RequestID middleware put in the answer's X-Request-Id.
+func requestID(c echo.Context) string { return c.Response().Header().Get(echo.HeaderXRequestID) }
