@@ -1,6 +1,7 @@
 package reliability_test
 
 import (
+	"net/url"
 	"strconv"
 	"testing"
 	"time"
@@ -76,6 +77,8 @@ func TestClusterPartition(t *testing.T) {
 	loadB := startLoad(&reliability.Load{URL: minority.URL, Prefix: "minority", Workers: 3})
 	phase := bounded(2*time.Second, 10*time.Second)
 	time.Sleep(phase)
+	reconnectsBefore := minority.Broker.Conn.Stats().Reconnects
+	onLeader := sameServer(minority.Broker.Conn.ConnectedUrl(), c.ClientURL(leader))
 	c.Partition(leader)
 	cut := time.Now()
 	waitFor(t, 30*time.Second, "2xx on the majority side while the partition lasts", func() bool {
@@ -85,13 +88,24 @@ func TestClusterPartition(t *testing.T) {
 	time.Sleep(phase)
 	c.Heal(leader)
 	healed := time.Now()
+	// The minority's avatarbus stays on the cut-off node unless its connection was replaced (two
+	// missed pings, e.g. on a starved machine): then it reached a majority node, whose 2xx are true.
+	failedOver := !onLeader || minority.Broker.Conn.Stats().Reconnects > reconnectsBefore
 	waitFor(t, 30*time.Second, "2xx on the former minority side after the partition healed", func() bool { return loadB.okSince(healed) > 0 })
 	t.Logf("partition healed; %s's avatarbus stored again after %s", c.Name(leader), recoveredAfter(loadB, healed))
 	time.Sleep(phase)
 	resultsA, resultsB := loadA.stop(), loadB.stop()
 
 	// Cut off from the majority, nothing sent to the old leader after the cut can be stored.
-	during, duplicates := noStoreWithoutMajority(t, resultsB, cut, healed)
+	var during, duplicates int
+	if failedOver {
+		// Every 2xx must still be stored exactly once (checkStoredOnce below): a store acked by
+		// the cut-off node alone would be lost when it rejoins, and fail that check.
+		t.Logf("the minority's avatarbus reconnected during the partition (now on %s): its 2xx were stored through the majority",
+			minority.Broker.Conn.ConnectedUrlRedacted())
+	} else {
+		during, duplicates = noStoreWithoutMajority(t, resultsB, cut, healed)
+	}
 	tally := checkLoad(t, append(resultsA, resultsB...), publishTimeout+2*time.Second)
 	// Every acknowledged event is on the majority, which the stream is read from. The old leader
 	// catching up is nats-server's business: it usually does within seconds, but a catch-up can
@@ -104,4 +118,11 @@ func TestClusterPartition(t *testing.T) {
 	t.Logf("%s; %d requests to the cut-off node during the partition, none stored (%d retries of earlier events answered as duplicates)",
 		tally, during, duplicates)
 	t.Logf("stream: %d messages, %d events accepted, %d stored although answered 503", stored, len(tally.accepted), unanswered)
+}
+
+// sameServer reports whether two NATS URLs name the same host and port.
+func sameServer(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	return errA == nil && errB == nil && ua.Host == ub.Host
 }
