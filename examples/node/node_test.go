@@ -127,54 +127,136 @@ routes:
 	})
 
 	t.Run("receiver answers", func(t *testing.T) {
-		body := []byte(`{"specversion":"1.0","id":"direct:1","source":"/platforms/direct","type":"avatar.video.completed","subject":"vid_7","platform":"direct","data":{}}`)
-		now := time.Now()
-		tests := []struct {
-			name   string
-			id     string
-			secret string
-			at     time.Time
-			body   []byte // sent; the signature is always over the original body
-			header func(h http.Header)
-			want   int
-			log    string
-		}{
-			{name: "valid", id: "direct:1", secret: routeSecret, at: now, body: body, want: http.StatusNoContent, log: "verified webhook-id=direct:1 type=avatar.video.completed subject=vid_7"},
-			{name: "repeat of a delivered id", id: "direct:1", secret: routeSecret, at: now, body: body, want: http.StatusNoContent, log: "duplicate webhook-id=direct:1"},
-			{name: "other secret", id: "direct:2", secret: otherSecret, at: now, body: body, want: http.StatusUnauthorized, log: "rejected direct:2: no matching v1 signature"},
-			{name: "body changed", id: "direct:3", secret: routeSecret, at: now, body: bytes.Replace(body, []byte("vid_7"), []byte("vid_8"), 1), want: http.StatusUnauthorized, log: "rejected direct:3: no matching v1 signature"},
-			{name: "stale timestamp", id: "direct:4", secret: routeSecret, at: now.Add(-10 * time.Minute), body: body, want: http.StatusUnauthorized, log: "rejected direct:4: webhook-timestamp is too far from now"},
-			{name: "no signature", id: "direct:5", secret: routeSecret, at: now, body: body, header: func(h http.Header) { h.Del("Webhook-Signature") }, want: http.StatusUnauthorized, log: "rejected direct:5: missing"},
-			{name: "rotation: second signature matches", id: "direct:6", secret: routeSecret, at: now, body: body,
-				header: func(h http.Header) { h.Set("Webhook-Signature", "v1,AAAA "+h.Get("Webhook-Signature")) }, want: http.StatusNoContent, log: "verified webhook-id=direct:6"},
-		}
-		for _, tt := range tests {
+		for _, tt := range signatureCases(time.Now()) {
 			t.Run(tt.name, func(t *testing.T) {
-				signed, err := verify.Sign(verify.Config{Scheme: "standardwebhooks"}, tt.secret, tt.id, tt.at, body)
+				header, body := tt.request(t)
+				req, err := http.NewRequest(http.MethodPost, receiverURL, bytes.NewReader(body))
 				if err != nil {
 					t.Fatal(err)
 				}
-				req, err := http.NewRequest(http.MethodPost, receiverURL, bytes.NewReader(tt.body))
-				if err != nil {
-					t.Fatal(err)
-				}
-				req.Header = http.Header(signed.Header).Clone()
-				req.Header.Set("Content-Type", "application/cloudevents+json")
-				if tt.header != nil {
-					tt.header(req.Header)
-				}
+				req.Header = header
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Fatal(err)
 				}
 				resp.Body.Close()
-				if resp.StatusCode != tt.want {
-					t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
+				if resp.StatusCode != tt.wantStatus {
+					t.Errorf("status %d, want %d", resp.StatusCode, tt.wantStatus)
 				}
-				receiver.waitFor(t, regexp.MustCompile(regexp.QuoteMeta(tt.log)), 5*time.Second)
+				receiver.waitFor(t, regexp.MustCompile(regexp.QuoteMeta(tt.wantLog)), 5*time.Second)
 			})
 		}
 	})
+}
+
+// TestPythonVerify runs examples/python/verify.py (standard library only, so it runs where PyPI
+// does not) over the same requests as the Node receiver. The rest of the Python example needs
+// nats-py and cloudevents from PyPI and is not run here.
+func TestPythonVerify(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Fatalf("python3 is not installed: %v", err)
+	}
+	type pyCase struct {
+		Headers map[string]string `json:"headers"`
+		Body    []byte            `json:"body"` // base64 in JSON
+	}
+	cases := signatureCases(time.Now())
+	var in []pyCase
+	for _, tt := range cases {
+		header, body := tt.request(t)
+		h := map[string]string{}
+		for k := range header {
+			h[strings.ToLower(k)] = strings.Join(header.Values(k), ", ")
+		}
+		in = append(in, pyCase{Headers: h, Body: body})
+	}
+	stdin, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const script = `import base64, json, sys
+sys.path.insert(0, "../python")
+from verify import secret_key, verify
+key = secret_key(sys.argv[1])
+for c in json.load(sys.stdin):
+    print(json.dumps(verify(key, c["headers"], base64.b64decode(c["body"]))))
+`
+	cmd := exec.Command("python3", "-c", script, routeSecret)
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python3 verify.py: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(cases) {
+		t.Fatalf("python3 printed %d results for %d requests:\n%s", len(lines), len(cases), out)
+	}
+	for i, tt := range cases {
+		var reason *string
+		if err := json.Unmarshal([]byte(lines[i]), &reason); err != nil {
+			t.Fatalf("%s: %q: %v", tt.name, lines[i], err)
+		}
+		switch {
+		case tt.wantReason == "" && reason != nil:
+			t.Errorf("%s: verify.py rejected a genuine request: %s", tt.name, *reason)
+		case tt.wantReason != "" && (reason == nil || !strings.HasPrefix(*reason, tt.wantReason)):
+			t.Errorf("%s: verify.py answered %s, want a rejection %q", tt.name, lines[i], tt.wantReason)
+		}
+	}
+}
+
+// sigCase is a request to a route receiver: signed by avatarbus's own signer (verify.Sign, which
+// deliver.Post uses), then possibly changed.
+type sigCase struct {
+	name, id, secret string
+	at               time.Time
+	body             []byte // sent; the signature is always over the original body
+	header           func(h http.Header)
+	wantStatus       int    // the Node receiver's answer
+	wantLog          string // its log line
+	wantReason       string // a verifier's reason, "" for a genuine request
+}
+
+const ceBody = `{"specversion":"1.0","id":"direct:1","source":"/platforms/direct","type":"avatar.video.completed","subject":"vid_7","platform":"direct","data":{}}`
+
+func signatureCases(now time.Time) []sigCase {
+	body := []byte(ceBody)
+	const noMatch = "no matching v1 signature"
+	return []sigCase{
+		{name: "valid", id: "direct:1", secret: routeSecret, at: now, body: body,
+			wantStatus: http.StatusNoContent, wantLog: "verified webhook-id=direct:1 type=avatar.video.completed subject=vid_7"},
+		{name: "repeat of a delivered id", id: "direct:1", secret: routeSecret, at: now, body: body,
+			wantStatus: http.StatusNoContent, wantLog: "duplicate webhook-id=direct:1"},
+		{name: "other secret", id: "direct:2", secret: otherSecret, at: now, body: body,
+			wantStatus: http.StatusUnauthorized, wantLog: "rejected direct:2: " + noMatch, wantReason: noMatch},
+		{name: "body changed", id: "direct:3", secret: routeSecret, at: now, body: bytes.Replace(body, []byte("vid_7"), []byte("vid_8"), 1),
+			wantStatus: http.StatusUnauthorized, wantLog: "rejected direct:3: " + noMatch, wantReason: noMatch},
+		{name: "stale timestamp", id: "direct:4", secret: routeSecret, at: now.Add(-10 * time.Minute), body: body,
+			wantStatus: http.StatusUnauthorized, wantLog: "rejected direct:4: webhook-timestamp is too far from now", wantReason: "webhook-timestamp is too far"},
+		{name: "no signature", id: "direct:5", secret: routeSecret, at: now, body: body, header: func(h http.Header) { h.Del("Webhook-Signature") },
+			wantStatus: http.StatusUnauthorized, wantLog: "rejected direct:5: missing", wantReason: "missing"},
+		{name: "rotation: second signature matches", id: "direct:6", secret: routeSecret, at: now, body: body,
+			header:     func(h http.Header) { h.Set("Webhook-Signature", "v1,AAAA "+h.Get("Webhook-Signature")) },
+			wantStatus: http.StatusNoContent, wantLog: "verified webhook-id=direct:6"},
+	}
+}
+
+// request returns the headers and body to send.
+func (c sigCase) request(t *testing.T) (http.Header, []byte) {
+	t.Helper()
+	signed, err := verify.Sign(verify.Config{Scheme: "standardwebhooks"}, c.secret, c.id, c.at, []byte(ceBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header(signed.Header).Clone()
+	h.Set("Content-Type", "application/cloudevents+json")
+	if c.header != nil {
+		c.header(h)
+	}
+	return h, c.body
 }
 
 // proc is a started command whose stdout and stderr are kept for assertions.
