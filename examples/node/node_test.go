@@ -46,8 +46,11 @@ func TestNodeExample(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); bin = buildAvatarbus(t) }()
-	run(t, 3*time.Minute, "npm", "ci", "--prefer-offline", "--no-audit", "--no-fund")
-	wg.Wait()
+	npmErr := run(3*time.Minute, "npm", "ci", "--prefer-offline", "--no-audit", "--no-fund")
+	wg.Wait() // before any Fatal: the build goroutine reports through t
+	if npmErr != nil {
+		t.Fatal(npmErr)
+	}
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -322,15 +325,14 @@ func start(t *testing.T, label string, env []string, name string, args ...string
 	return p
 }
 
-// run runs a command in the example's directory and fails the test when it fails.
-func run(t *testing.T, timeout time.Duration, name string, args ...string) {
-	t.Helper()
+// run runs a command in the example's directory; its error carries the command's output.
+func run(timeout time.Duration, name string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	if out, err := exec.CommandContext(ctx, name, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
 	}
+	return nil
 }
 
 // buildAvatarbus builds cmd/avatarbus into a temp dir (without -race: the binary is the subject
