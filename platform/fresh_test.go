@@ -13,6 +13,7 @@ import (
 // event (type, platform event) under a new event id and the resource id with the suffix, and
 // differs from the sample only by the inserted suffixes.
 func TestSampleWithFreshIDs(t *testing.T) {
+	t.Parallel()
 	const suffix = "-0a1b2c3d"
 	n := 0
 	for _, p := range platform.Default().All() {
@@ -60,6 +61,7 @@ func TestSampleWithFreshIDs(t *testing.T) {
 }
 
 func TestSampleWithFreshIDsRewritesOnlyIDs(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, body, want, wantErr string
 	}{

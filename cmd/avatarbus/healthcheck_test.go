@@ -14,6 +14,7 @@ import (
 
 // TestHealthcheck: exit 0 on a 2xx /readyz, 1 otherwise, with one line saying why.
 func TestHealthcheck(t *testing.T) {
+	t.Parallel()
 	answer := func(status int, body string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path != "/readyz" || r.Method != http.MethodGet {
@@ -75,6 +76,7 @@ func TestHealthcheck(t *testing.T) {
 }
 
 func TestReadyURL(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ listen, want string }{
 		{"127.0.0.1:9090", "http://127.0.0.1:9090/readyz"},
 		{"0.0.0.0:9090", "http://127.0.0.1:9090/readyz"},

@@ -8,6 +8,7 @@ import (
 )
 
 func TestFromBuildInfo(t *testing.T) {
+	t.Parallel()
 	const rev = "98af900c1f0e2d3c4b5a69788796a5b4c3d2e1f0"
 	tests := []struct {
 		name       string
@@ -59,6 +60,7 @@ func TestFromBuildInfo(t *testing.T) {
 
 // TestRead: the test binary has build information; its version is never empty.
 func TestRead(t *testing.T) {
+	t.Parallel()
 	in := Read()
 	if in.Version == "" || in.Commit == "" || in.GoVersion == "" {
 		t.Errorf("Read() = %+v: empty field", in)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestBuildInfo(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		b    Build
