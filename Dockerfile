@@ -15,7 +15,8 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
     go build -trimpath -ldflags "-s -w" -o /out/avatarbus ./cmd/avatarbus
 
 # distroless/static: CA certificates, tzdata and /etc/passwd, no shell and no package manager
-# (so no wget either: health is checked from outside, on the admin port).
+# (so no wget either: `/avatarbus healthcheck` asks the admin port's /readyz; docker-compose.yml
+# uses it as the replicas' healthcheck).
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/avatarbus /avatarbus
 USER 65532:65532

@@ -46,5 +46,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newTailCommand(), newReplayCommand(), newForwardCommand(), newDLQCommand())
 	root.AddCommand(newRegisterCommand(), newWebhooksCommand(), newCallbackURLCommand())
 	root.AddCommand(newObjectCommand())
+	root.AddCommand(newVersionCommand(), newHealthcheckCommand())
+	setVersion(root)
 	return root
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/avatarbus/avatarbus/internal/broker"
+	"github.com/avatarbus/avatarbus/internal/buildinfo"
 	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/internal/ingest"
 	"github.com/avatarbus/avatarbus/internal/metrics"
@@ -125,6 +126,10 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	reg := metrics.NewRegistry()
 	m := metrics.New(reg)
 	if err := m.WatchNATS(b.Connected); err != nil {
+		return err
+	}
+	bi := buildinfo.Read()
+	if err := m.BuildInfo(metrics.Build{Version: bi.Version, Commit: bi.ShortCommit(), GoVersion: bi.GoVersion}); err != nil {
 		return err
 	}
 	rt, err := buildRouter(b.JS, cfg, cfg.Routes, m, log)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -31,10 +32,15 @@ platform signs it, prints the answer, and exits non-zero when the answer is not 
 
 EVENT is the platform's own event name (avatar_video.success, video.completed, post_call_transcription)
 or, for platforms without one, the sample's name (talk.done, video.ready). --list shows them all.
-A sample sent twice is the same event: the second answer says "duplicate": true. Use --set to change it.`,
+Each run is a new occurrence of the event: the sample's id fields (event_id, id, video_id,
+conversation_id, ...) get a random suffix and a Standard Webhooks sample a new webhook-id, so the
+event is stored under a new id. --fixed-id sends the sample's own ids (and a webhook-id derived from
+the body): a second run is then answered "duplicate": true, as a platform's retry would be.
+--set changes fields after that (so --set id=... wins).`,
 		Example: `  avatarbus trigger heygen avatar_video.success --url http://localhost:8080/webhooks/heygen --secret S
   avatarbus trigger standardwebhooks contact.created --config avatarbus.yaml --source acme
   avatarbus trigger heygen avatar_video.fail --config avatarbus.yaml --set event_data.video_id=v123
+  avatarbus trigger did talk.done --config avatarbus.yaml --fixed-id   # twice: the second is a duplicate
   avatarbus trigger --list`,
 		Args: cobra.RangeArgs(0, 2),
 	}
@@ -43,6 +49,7 @@ A sample sent twice is the same event: the second answer says "duplicate": true.
 	secret := cmd.Flags().String("secret", "", "secret to sign with (default with --config: the source's first secret)")
 	source := cmd.Flags().String("source", "", "source in the config file (default: a source of PLATFORM)")
 	sets := cmd.Flags().StringArray("set", nil, "change the sample: 'path.to.field=value' (value parsed as JSON when it is JSON; repeatable)")
+	fixedID := cmd.Flags().Bool("fixed-id", false, "send the sample's own ids, so a second run is a duplicate (default: fresh ids each run)")
 	cf := addConfigFlags(cmd, nil)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		out := cmd.OutOrStdout()
@@ -57,10 +64,21 @@ A sample sent twice is the same event: the second answer says "duplicate": true.
 		if err != nil {
 			return err
 		}
+		if !*fixedID {
+			if sample, err = sample.WithFreshIDs("-" + randomHex(4)); err != nil {
+				return err
+			}
+		}
 		if sample, err = sample.With(*sets...); err != nil {
 			return fmt.Errorf("--set: %w", err)
 		}
 		body := sample.Body
+		// The sender's message id (Standard Webhooks webhook-id), which the generic preset's event id
+		// is: new per run, or with --fixed-id the same for the same body, as a retry's would be.
+		msgID := "msg_" + randomHex(12)
+		if *fixedID {
+			msgID = "msg_" + bodyHex(body, 12)
+		}
 		src := config.Source{Name: preset.Name(), Platform: preset.Name()}
 		if cf.path != "" || *source != "" {
 			cfg, _, err := cf.load(cmd)
@@ -84,16 +102,17 @@ A sample sent twice is the same event: the second answer says "duplicate": true.
 			return errors.New("--url is required (or --config to take it from the config)")
 		}
 		vc := verifyConfig(preset, src)
-		req, err := triggerRequest(cmd.Context(), vc, *secret, *target, body)
+		req, err := triggerRequest(cmd.Context(), vc, *secret, *target, msgID, body)
 		if err != nil {
 			return err
 		}
 		if preset.Name() == "heygen" {
 			// HeyGen sends its event id in an unsigned header (developers.heygen.com/docs/webhooks):
-			// the body's event_id when it has one, else a fresh id, as a new delivery would carry.
+			// the body's event_id when it has one, else an id of this delivery (unsigned, it is
+			// never the dedup id).
 			id := platform.HeyGenEventID(body)
 			if id == "" {
-				id = newEventID()
+				id = "evt_" + strings.TrimPrefix(msgID, "msg_")
 			}
 			req.Header.Set(platform.HeyGenEventIDHeader, id)
 		}
@@ -168,7 +187,7 @@ func localURL(listen, source string) (string, error) {
 }
 
 // triggerRequest builds the POST of body to target, signed as the scheme's senders sign.
-func triggerRequest(ctx context.Context, vc verify.Config, secret, target string, body []byte) (*http.Request, error) {
+func triggerRequest(ctx context.Context, vc verify.Config, secret, target, msgID string, body []byte) (*http.Request, error) {
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--url %q: want an http(s) URL", target)
@@ -178,7 +197,7 @@ func triggerRequest(ctx context.Context, vc verify.Config, secret, target string
 		if secret == "" {
 			return nil, fmt.Errorf("--secret is required to sign with scheme %s", vc.Scheme)
 		}
-		if signed, err = verify.Sign(vc, secret, newMessageID(), time.Now(), body); err != nil {
+		if signed, err = verify.Sign(vc, secret, msgID, time.Now(), body); err != nil {
 			return nil, err
 		}
 	}
@@ -201,19 +220,18 @@ func triggerRequest(ctx context.Context, vc verify.Config, secret, target string
 	return req, nil
 }
 
-// newMessageID returns a fresh sender message id, so every trigger of a Standard Webhooks sample is
-// a new delivery, as a sender's would be.
-func newMessageID() string {
-	b := make([]byte, 12)
+// randomHex returns n random bytes in hex: the fresh part of a run's ids.
+func randomHex(n int) string {
+	b := make([]byte, n)
 	_, _ = rand.Read(b)
-	return "msg_" + hex.EncodeToString(b)
+	return hex.EncodeToString(b)
 }
 
-// newEventID returns a fresh platform event id, for samples that carry none in their body.
-func newEventID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return "evt_" + hex.EncodeToString(b)
+// bodyHex returns the first n bytes of body's SHA-256 in hex: an id that is the same whenever the
+// body is.
+func bodyHex(body []byte, n int) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:n])
 }
 
 func postAndReport(req *http.Request, out io.Writer) error {

@@ -61,7 +61,7 @@ func TestTriggerEverySampleIsStored(t *testing.T) {
 	for _, p := range presets {
 		for _, sample := range p.(platform.Sampler).Samples() {
 			t.Run(p.Name()+"/"+sample.Event, func(t *testing.T) {
-				res := runCLI(t, "", "trigger", p.Name(), sample.Event, "--config", cfgPath)
+				res := runCLI(t, "", "trigger", p.Name(), sample.Event, "--config", cfgPath, "--fixed-id")
 				if res.err != nil {
 					t.Fatalf("trigger: %v\n%s%s", res.err, res.stdout, res.stderr)
 				}
@@ -83,7 +83,8 @@ func TestTriggerEverySampleIsStored(t *testing.T) {
 				if got.Subject != golden.Subject {
 					t.Fatalf("subject %q, golden %q", got.Subject, golden.Subject)
 				}
-				// Standard Webhooks ids come from the delivery's webhook-id, fresh per trigger.
+				// The sample's own ids (--fixed-id); a Standard Webhooks id comes from the delivery's
+				// webhook-id, which the golden test does not have.
 				if p.DefaultVerify().Scheme != "standardwebhooks" && got.ID != golden.NatsMsgID {
 					t.Fatalf("id %q, golden %q", got.ID, golden.NatsMsgID)
 				}
@@ -107,13 +108,13 @@ func TestTriggerCommand(t *testing.T) {
 	startServe(t, cfg)
 	url := "http://" + cfg.Listen + "/webhooks/heygen"
 
-	first := runCLI(t, "", "trigger", "heygen", "avatar_video.success", "--url", url, "--secret", "secret-of-heygen")
-	again := runCLI(t, "", "trigger", "heygen", "avatar_video.success", "--url", url, "--secret", "secret-of-heygen")
+	first := runCLI(t, "", "trigger", "heygen", "avatar_video.success", "--url", url, "--secret", "secret-of-heygen", "--fixed-id")
+	again := runCLI(t, "", "trigger", "heygen", "avatar_video.success", "--url", url, "--secret", "secret-of-heygen", "--fixed-id")
 	if first.err != nil || again.err != nil {
 		t.Fatalf("%v %v", first.err, again.err)
 	}
 	if !parseTriggerOutput(t, again.stdout).Duplicate {
-		t.Fatalf("the same sample twice must be a duplicate: %s", again.stdout)
+		t.Fatalf("the same sample twice with --fixed-id must be a duplicate: %s", again.stdout)
 	}
 	changed := runCLI(t, "", "trigger", "heygen", "avatar_video.success", "--config", cfgPath,
 		"--set", "event_data.video_id=v_custom", "--set", "event_data.duration=12.5")
@@ -148,5 +149,47 @@ func TestTriggerCommand(t *testing.T) {
 		if res := runCLI(t, "", args...); res.code() != 2 {
 			t.Errorf("%v: code %d, want 2 (usage)", args, res.code())
 		}
+	}
+}
+
+// TestTriggerFreshIDs: every sample of every platform, sent twice, is stored twice under two ids
+// (a second run is not a duplicate); sent twice with --fixed-id, the second is a duplicate of the
+// first, under the same id. The stream holds exactly what was stored.
+func TestTriggerFreshIDs(t *testing.T) {
+	dir := t.TempDir()
+	natsAddr := freeAddr(t)
+	yaml, presets := allPlatformsConfig(t, freeAddr(t), natsAddr, filepath.Join(dir, "js"))
+	cfgPath := writeFile(t, dir, "avatarbus.yaml", yaml)
+	startServe(t, mustLoadConfig(t, yaml))
+
+	trigger := func(t *testing.T, args ...string) triggerAnswer {
+		t.Helper()
+		res := runCLI(t, "", append([]string{"trigger"}, append(args, "--config", cfgPath)...)...)
+		if res.err != nil {
+			t.Fatalf("trigger %v: %v\n%s%s", args, res.err, res.stdout, res.stderr)
+		}
+		return parseTriggerOutput(t, res.stdout)
+	}
+	stored := uint64(0)
+	for _, p := range presets {
+		for _, sample := range p.(platform.Sampler).Samples() {
+			t.Run(p.Name()+"/"+sample.Event, func(t *testing.T) {
+				first, second := trigger(t, p.Name(), sample.Event), trigger(t, p.Name(), sample.Event)
+				if first.Duplicate || second.Duplicate || first.ID == second.ID {
+					t.Errorf("two runs: %+v then %+v; want two new events", first, second)
+				}
+				fixed, resent := trigger(t, p.Name(), sample.Event, "--fixed-id"), trigger(t, p.Name(), sample.Event, "--fixed-id")
+				if fixed.Duplicate || !resent.Duplicate || fixed.ID != resent.ID {
+					t.Errorf("--fixed-id twice: %+v then %+v; want a new event, then its duplicate", fixed, resent)
+				}
+				if fixed.ID == first.ID || fixed.ID == second.ID {
+					t.Errorf("--fixed-id id %q is a fresh run's", fixed.ID)
+				}
+				stored += 3
+			})
+		}
+	}
+	if _, info := avatarStreamInfo(t, natsAddr); info.State.Msgs != stored || stored < 60 {
+		t.Errorf("stream holds %d events, want the %d stored", info.State.Msgs, stored)
 	}
 }
