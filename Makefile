@@ -1,5 +1,5 @@
 # Targets CI and developers call; see README.md.
-.PHONY: test test-long fmt vet golden fuzz soak bench attack run
+.PHONY: test test-long fmt vet golden fuzz soak bench attack run docs
 
 test:        ## the README's test command
 	go test -race ./...
@@ -30,3 +30,7 @@ attack:      ## issue 13's attacks on a built avatarbus, loopback only, ~2 minut
 
 run:         ## run on the embedded JetStream
 	go run ./cmd/avatarbus serve
+
+docs:        ## regenerate docs/cli.md, then check links, the config reference and the walkthrough
+	go generate ./cmd/avatarbus
+	go test ./test/docs

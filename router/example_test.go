@@ -23,7 +23,7 @@ func Example_handle() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	// avatarbus's embedded server wants a login (README: NATS credentials); the router also writes
+	// avatarbus's embedded server wants a login (docs/operations.md: NATS credentials); the router also writes
 	// dead letters to AVATAR_DLQ, which the read-only user "consumer" may not.
 	nc, err := nats.Connect("nats://127.0.0.1:4222", nats.UserInfo("avatarbus", os.Getenv("NATS_PASSWORD")))
 	if err != nil {

@@ -9,7 +9,7 @@ import (
 
 // warnConnectionCap warns when http.max_connections is set above what the file limit leaves after
 // JetStream's share (ingest.DeriveMaxConnections): idle clients could then take the file handles
-// the embedded JetStream needs to write (README "Connections, file limits and readiness").
+// the embedded JetStream needs to write (docs/operations.md "Connections, file limits and readiness").
 func warnConnectionCap(cfg *config.Config, log zerolog.Logger) {
 	set := cfg.HTTP.MaxConnections
 	if set == 0 {

@@ -43,7 +43,7 @@ The server is found through --config (nats.url, or the embedded server at nats.e
 			return err
 		}
 		if len(routes) == 0 {
-			return errors.New("no routes in the config: add a routes: section (see the README) or give --config")
+			return errors.New("no routes in the config: add a routes: section (see docs/consuming.md) or give --config")
 		}
 		stderr := &lockedWriter{w: cmd.ErrOrStderr()}
 		nc, js, err := dialJetStream(cfg, "avatarbus forward", stderr)

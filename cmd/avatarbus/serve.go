@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		return err
 	}
 	if len(sources) == 0 {
-		log.Warn().Msg("no sources configured: every webhook will be answered 404; see the README to add one")
+		log.Warn().Msg("no sources configured: every webhook will be answered 404; see docs/configuration.md to add one")
 	}
 	warnRetryHorizons(cfg, platform.Default(), log)
 	warnConnectionCap(cfg, log)
