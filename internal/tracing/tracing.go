@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
@@ -42,11 +43,12 @@ type Config struct {
 	Version string
 }
 
-// New returns the tracer provider of cfg, or nil when tracing is off. The caller shuts it down
-// (Shutdown flushes the spans still buffered). Building the exporter does not connect: a collector
-// that is down loses spans, never requests.
+// New returns the tracer provider of cfg, or nil when tracing is off: cfg.Enabled is false, or the
+// standard OTEL_SDK_DISABLED variable is "true" (an operator's switch that needs no config edit).
+// The caller shuts it down (Shutdown flushes the spans still buffered). Building the exporter does
+// not connect: a collector that is down loses spans, never requests.
 func New(ctx context.Context, cfg Config) (*sdktrace.TracerProvider, error) {
-	if !cfg.Enabled {
+	if !cfg.Enabled || strings.EqualFold(strings.TrimSpace(os.Getenv("OTEL_SDK_DISABLED")), "true") {
 		return nil, nil
 	}
 	exp, err := exporter(ctx, cfg)

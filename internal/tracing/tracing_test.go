@@ -20,6 +20,14 @@ func TestOffBuildsNothing(t *testing.T) {
 	}
 }
 
+func TestOTELSDKDisabled(t *testing.T) {
+	t.Setenv("OTEL_SDK_DISABLED", "true")
+	tp, err := New(context.Background(), Config{Enabled: true, Protocol: "http", Endpoint: "http://127.0.0.1:1", SampleRatio: 1})
+	if err != nil || tp != nil {
+		t.Fatalf("OTEL_SDK_DISABLED=true: provider %v, error %v; want none", tp, err)
+	}
+}
+
 func TestEndpoint(t *testing.T) {
 	tests := []struct {
 		in, host, path string
