@@ -15,6 +15,10 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/verify"
 )
@@ -95,6 +99,12 @@ func Post(ctx context.Context, t Target, id string, body []byte, header http.Hea
 	req.Header.Set("User-Agent", "avatarbus")
 	// The receiver deduplicates on webhook-id, signed or not (the signature then covers it too).
 	req.Header.Set("Webhook-Id", id)
+	// The caller's span (a route's delivery attempt, when tracing is on) becomes the receiver's
+	// parent: W3C traceparent/tracestate headers, whatever the process's global propagator is.
+	span := trace.SpanFromContext(ctx)
+	if span.SpanContext().IsValid() {
+		propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	}
 	if t.Secret != "" {
 		signed, err := verify.Sign(verify.Config{Scheme: "standardwebhooks"}, t.Secret, id, time.Now(), body)
 		if err != nil {
@@ -117,6 +127,9 @@ func Post(ctx context.Context, t Target, id string, body []byte, header http.Hea
 		return fmt.Errorf("deliver: POST: %w", err)
 	}
 	defer resp.Body.Close()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	}
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // reuse the connection
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {

@@ -1,10 +1,13 @@
 package envelope_test
 
 import (
+	"bytes"
+
 	"testing"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/extensions"
 
 	"github.com/avatarbus/avatarbus/envelope"
 )
@@ -34,5 +37,30 @@ func TestCloudEventsSDKReadsEnvelope(t *testing.T) {
 	}
 	if ce.DataContentType() != "application/json" {
 		t.Fatalf("datacontenttype %q", ce.DataContentType())
+	}
+}
+
+// TestCloudEventsSDKReadsTraceContext: the SDK finds the envelope's traceparent and tracestate as
+// its distributed-tracing extension, so a consumer using it continues the trace.
+func TestCloudEventsSDKReadsTraceContext(t *testing.T) {
+	ev := sample()
+	ev.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	ev.TraceState = "rojo=00f067aa0ba902b7"
+	b, err := envelope.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce := cloudevents.NewEvent()
+	if err := ce.UnmarshalJSON(b); err != nil {
+		t.Fatalf("SDK cannot read the envelope: %v\n%s", err, b)
+	}
+	dt, ok := extensions.GetDistributedTracingExtension(ce)
+	if !ok || dt.TraceParent != ev.TraceParent || dt.TraceState != ev.TraceState {
+		t.Fatalf("distributed tracing extension %+v (found %v), want %s / %s", dt, ok, ev.TraceParent, ev.TraceState)
+	}
+	// Without tracing the attributes are absent, not empty.
+	plain, _ := envelope.Marshal(sample())
+	if bytes.Contains(plain, []byte("traceparent")) || bytes.Contains(plain, []byte("tracestate")) {
+		t.Fatalf("envelope without trace context names it: %s", plain)
 	}
 }

@@ -46,6 +46,14 @@ func appendEvent(b []byte, e *Event, raw []byte) ([]byte, bool) {
 		b = append(b, `,"correlationid":`...)
 		b = appendString(b, e.CorrelationID)
 	}
+	if e.TraceParent != "" {
+		b = append(b, `,"traceparent":`...)
+		b = appendString(b, e.TraceParent)
+	}
+	if e.TraceState != "" {
+		b = append(b, `,"tracestate":`...)
+		b = appendString(b, e.TraceState)
+	}
 	b = append(b, `,"receivedat":`...)
 	if b, ok = appendTime(b, e.ReceivedAt); !ok {
 		return b, false

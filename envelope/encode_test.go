@@ -41,7 +41,8 @@ func TestMarshalWritesWhatEncodingJSONWrites(t *testing.T) {
 	at := time.Date(2026, 11, 26, 10, 0, 0, 120000000, time.FixedZone("x", 5*3600+1800))
 	full := Event{SpecVersion: SpecVersion, ID: "acme:<id>&\u2028\u2029", Source: "/platforms/acme", Type: TypeVideoFailed,
 		Subject: "v\"\\\b\f\n\r\t\x01\x1f\x7f é 😀 \xff", Time: at, DataContentType: DataContentType, Platform: "acme",
-		PlatformEvent: "video.failed", PlatformEventID: "evt_<1>", CorrelationID: "c-1", ReceivedAt: at.UTC(),
+		PlatformEvent: "video.failed", PlatformEventID: "evt_<1>", CorrelationID: "c-1",
+		TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", TraceState: "rojo=00f067aa0ba902b7,c=<&>", ReceivedAt: at.UTC(),
 		Data: Data{ResourceID: "v", Status: "failed", MediaURL: "https://x/a?b=1&c=<2>", ThumbnailURL: "t", GifURL: "g",
 			CaptionsURL: "c", PageURL: "p", DurationSeconds: f(59.5), Error: &Error{Code: "E1", Message: "boom"},
 			Objects: []Object{
@@ -56,6 +57,9 @@ func TestMarshalWritesWhatEncodingJSONWrites(t *testing.T) {
 		cases = append(cases, e)
 	}
 	e := full
+	e.TraceState = "" // traceparent alone, as a trace without vendor state has
+	cases = append(cases, e)
+	e = full
 	e.Data.Error = &Error{}
 	cases = append(cases, e)
 	e = full
@@ -80,7 +84,7 @@ func TestMarshalWritesWhatEncodingJSONWrites(t *testing.T) {
 // learn it (and this list with it), or published events would silently lack it.
 func TestEncoderKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type]string{
-		reflect.TypeFor[Event](): "specversion id source type subject,omitempty time datacontenttype platform platformevent,omitempty platformeventid,omitempty correlationid,omitempty receivedat data",
+		reflect.TypeFor[Event](): "specversion id source type subject,omitempty time datacontenttype platform platformevent,omitempty platformeventid,omitempty correlationid,omitempty traceparent,omitempty tracestate,omitempty receivedat data",
 		reflect.TypeFor[Data](): "resource_id,omitempty status,omitempty media_url,omitempty thumbnail_url,omitempty gif_url,omitempty " +
 			"captions_url,omitempty page_url,omitempty duration_seconds,omitempty error,omitempty objects,omitempty raw",
 		reflect.TypeFor[Error]():  "code,omitempty message,omitempty",
@@ -110,7 +114,7 @@ func FuzzMarshal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, id, subject, event, msg string, d float64, sec, nsec int64) {
 		at := time.Unix(sec%(1<<35), nsec%1e9).UTC()
 		e := Event{SpecVersion: SpecVersion, ID: id, Source: "/platforms/x", Type: TypeVideoCompleted, Subject: subject,
-			Time: at, DataContentType: DataContentType, Platform: "x", PlatformEvent: event, ReceivedAt: at,
+			Time: at, DataContentType: DataContentType, Platform: "x", PlatformEvent: event, TraceParent: id, TraceState: msg, ReceivedAt: at,
 			Data: Data{ResourceID: subject, DurationSeconds: &d, Error: &Error{Message: msg},
 				Objects: []Object{{Path: subject, URL: id, Size: sec, Digest: msg, ContentType: event}}, Raw: json.RawMessage(`{"k":1}`)}}
 		sameAsReference(t, &e)

@@ -31,10 +31,15 @@ type Event struct {
 	// PlatformEventID is the platform's own id of the event (HeyGen's event_id), for consumers who
 	// look an event up in the platform's history. It is informational: the envelope id, which
 	// deduplicates, may be derived otherwise (see each preset).
-	PlatformEventID string    `json:"platformeventid,omitempty"`
-	CorrelationID   string    `json:"correlationid,omitempty"`
-	ReceivedAt      time.Time `json:"receivedat"`
-	Data            Data      `json:"data"`
+	PlatformEventID string `json:"platformeventid,omitempty"`
+	CorrelationID   string `json:"correlationid,omitempty"`
+	// TraceParent and TraceState are the CloudEvents distributed-tracing extension attributes: the
+	// W3C trace context of the publish that stored the event, when tracing is on, so that a
+	// consumer continues the trace (also in the message's traceparent/tracestate headers).
+	TraceParent string    `json:"traceparent,omitempty"`
+	TraceState  string    `json:"tracestate,omitempty"`
+	ReceivedAt  time.Time `json:"receivedat"`
+	Data        Data      `json:"data"`
 }
 
 // Data is the normalized part of an event plus the original payload. Fields a platform does not

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/avatarbus/avatarbus/envelope"
 )
@@ -39,8 +40,9 @@ func (w *worker) handle(msg jetstream.Msg, waited time.Duration) {
 		Header:       msg.Headers(),
 	}
 	env, err := envelope.Unmarshal(ev.Body)
+	span := w.startDelivery(msg, ev.Sequence, ev.NumDelivered, env) // env is nil when undecodable
 	if err != nil {
-		w.deadLetter(msg, ev, "undecodable: "+err.Error(), 0)
+		w.deadLetter(span, msg, ev, "undecodable: "+err.Error(), 0)
 		return
 	}
 	ev.Event = *env
@@ -49,7 +51,7 @@ func (w *worker) handle(msg jetstream.Msg, waited time.Duration) {
 		// handed back at a shutdown, a failed dead-lettering, a handler that outlived the ack
 		// wait, a crash. Past twice the maximum, stop running the handler (it might be what
 		// crashes the process) and dead-letter the event.
-		w.deadLetter(msg, ev, fmt.Sprintf("delivered %d times without an outcome (maximum %d)",
+		w.deadLetter(span, msg, ev, fmt.Sprintf("delivered %d times without an outcome (maximum %d)",
 			ev.NumDelivered, o.maxDeliveries), 0)
 		return
 	}
@@ -64,6 +66,9 @@ func (w *worker) handle(msg jetstream.Msg, waited time.Duration) {
 		deadline -= waited
 	}
 	ctx, cancel := context.WithTimeout(w.handlerBase, deadline)
+	if w.rt.opts.tracer != nil {
+		ctx = trace.ContextWithSpan(ctx, span) // HTTPRoute sends it on as its traceparent
+	}
 	start := time.Now()
 	err = w.call(ctx, ev)
 	cancel()
@@ -75,27 +80,29 @@ func (w *worker) handle(msg jetstream.Msg, waited time.Duration) {
 		if err := msg.DoubleAck(actx); err != nil {
 			w.log.Warn().Err(err).Str("id", ev.ID).Uint64("seq", ev.Sequence).
 				Msg("router: acknowledgement not confirmed; the event may be redelivered")
-			w.observe(Retried, took)
+			w.observe(span, Retried, took, "acknowledgement not confirmed")
 			return
 		}
-		w.observe(Handled, took)
+		w.observe(span, Handled, took, "")
 		w.log.Debug().Str("id", ev.ID).Str("subject", ev.Subject).Uint64("seq", ev.Sequence).
 			Uint64("delivered", ev.NumDelivered).Dur("took", took).Msg("router: handled")
 		return
 	}
 	if errors.Is(err, ErrPermanent) || ev.NumDelivered >= uint64(o.maxDeliveries) {
-		w.deadLetter(msg, ev, err.Error(), took)
+		w.deadLetter(span, msg, ev, err.Error(), took)
 		return
 	}
 	delay := w.retryDelay(err, ev.NumDelivered)
 	w.log.Debug().Err(err).Str("id", ev.ID).Str("subject", ev.Subject).Uint64("seq", ev.Sequence).
 		Uint64("delivered", ev.NumDelivered).Dur("took", took).Dur("retry_in", delay).Msg("router: handler failed")
 	w.nak(msg, delay)
-	w.observe(Retried, took)
+	w.observe(span, Retried, took, err.Error())
 }
 
-// observe reports a delivery's outcome to the consumer's Observer, if any.
-func (w *worker) observe(o Outcome, took time.Duration) {
+// observe reports a delivery's outcome to the consumer's Observer, if any, and ends the delivery's
+// span (why it failed, if it did: reason).
+func (w *worker) observe(span trace.Span, o Outcome, took time.Duration, reason string) {
+	endDelivery(span, o, reason)
 	if f := w.rt.opts.observer; f != nil {
 		f(o, took)
 	}
@@ -143,7 +150,7 @@ func (w *worker) nak(msg jetstream.Msg, delay time.Duration) {
 
 // deadLetter copies the delivery to the dead-letter stream and, once that is stored, terminates
 // it. When the copy is not stored the delivery is retried shortly, so the event is never lost.
-func (w *worker) deadLetter(msg jetstream.Msg, ev Event, reason string, took time.Duration) {
+func (w *worker) deadLetter(span trace.Span, msg jetstream.Msg, ev Event, reason string, took time.Duration) {
 	ctx, cancel := context.WithTimeout(w.ackBase, replyTimeout)
 	defer cancel()
 	reason = cleanReason(reason)
@@ -151,10 +158,10 @@ func (w *worker) deadLetter(msg jetstream.Msg, ev Event, reason string, took tim
 		w.log.Error().Err(err).Str("id", ev.ID).Uint64("seq", ev.Sequence).
 			Msg("router: cannot store the dead letter; retrying the event")
 		w.nak(msg, deadLetterRetry)
-		w.observe(Retried, took)
+		w.observe(span, Retried, took, "dead letter not stored: "+err.Error())
 		return
 	}
-	w.observe(DeadLettered, took)
+	w.observe(span, DeadLettered, took, reason)
 	if err := msg.Term(); err != nil {
 		// The next delivery is dead-lettered again, and deduplicated by the dead-letter stream.
 		w.log.Warn().Err(err).Uint64("seq", ev.Sequence).Msg("router: dead letter stored but the event not terminated")

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/avatarbus/avatarbus/subjects"
 )
@@ -71,6 +72,7 @@ type options struct {
 	ackWait       time.Duration
 	stopTimeout   time.Duration
 	observer      Observer
+	tracer        trace.Tracer // nil: no spans (WithTracerProvider)
 
 	// perHandler is set while a consumer's Options are applied, so that Router-wide options can
 	// refuse to be given to Handle.

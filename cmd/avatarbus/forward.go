@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/avatarbus/avatarbus/router"
 )
 
 func newForwardCommand() *cobra.Command {
@@ -51,7 +53,12 @@ The server is found through --config (nats.url, or the embedded server at nats.e
 			return err
 		}
 		defer nc.Close()
-		rt, err := buildRouter(js, cfg, routes, nil, log)
+		tp, stopTracing, err := startTracing(cmd.Context(), cfg.Tracing, log) // like serve's routes
+		if err != nil {
+			return err
+		}
+		defer stopTracing() // after the drain below: the last deliveries' spans are flushed
+		rt, err := buildRouter(js, cfg, routes, nil, log, router.WithTracerProvider(tp))
 		if err != nil {
 			return err
 		}

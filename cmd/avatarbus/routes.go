@@ -43,16 +43,17 @@ func selectRoutes(cfg *config.Config, only []string) ([]config.Route, error) {
 }
 
 // buildRouter returns a router with one HTTP route per route in routes, or nil when there are
-// none. m records each route's deliveries; nil records nothing.
-func buildRouter(js jetstream.JetStream, cfg *config.Config, routes []config.Route, m *metrics.Metrics, log zerolog.Logger) (*router.Router, error) {
+// none. m records each route's deliveries; nil records nothing. extra are further Router-wide
+// options (serve's tracer provider).
+func buildRouter(js jetstream.JetStream, cfg *config.Config, routes []config.Route, m *metrics.Metrics, log zerolog.Logger, extra ...router.Option) (*router.Router, error) {
 	if len(routes) == 0 {
 		return nil, nil
 	}
-	rt, err := router.New(js,
+	rt, err := router.New(js, append([]router.Option{
 		router.WithStream(cfg.Stream.Name),
 		router.WithSubjectPrefix(cfg.Stream.SubjectPrefix),
 		router.WithLogger(log.With().Str("component", "router").Logger()),
-	)
+	}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

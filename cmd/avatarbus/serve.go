@@ -20,6 +20,7 @@ import (
 	"github.com/avatarbus/avatarbus/internal/ingest"
 	"github.com/avatarbus/avatarbus/internal/metrics"
 	"github.com/avatarbus/avatarbus/platform"
+	"github.com/avatarbus/avatarbus/router"
 )
 
 // shutdownGrace bounds how long in-flight requests may take to finish on SIGTERM.
@@ -132,7 +133,12 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	if err := m.BuildInfo(metrics.Build{Version: bi.Version, Commit: bi.ShortCommit(), GoVersion: bi.GoVersion}); err != nil {
 		return err
 	}
-	rt, err := buildRouter(b.JS, cfg, cfg.Routes, m, log)
+	tp, stopTracing, err := startTracing(ctx, cfg.Tracing, log) // nil when tracing is off (tracing.go)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	rt, err := buildRouter(b.JS, cfg, cfg.Routes, m, log, router.WithTracerProvider(tp))
 	if err != nil {
 		return err
 	}
@@ -146,6 +152,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		HTTP:          httpConfig(cfg),
 		Objects:       objectsOf(b),
 		MaxPayload:    b.MaxPayload,
+		Tracer:        tp,
 	})
 	if err := m.WatchConnections(srv.Connections); err != nil {
 		return err

@@ -49,6 +49,13 @@ type Publisher struct {
 	observe func(error)
 }
 
+// Message headers of the W3C trace context (https://www.w3.org/TR/trace-context/), set when the
+// event carries one (tracing on). NATS headers keep their case; these are the W3C spelling.
+const (
+	TraceParentHeader = "traceparent"
+	TraceStateHeader  = "tracestate"
+)
+
 // contentType is the Content-Type header value of every message, shared (never modified).
 var contentType = []string{envelope.ContentType}
 
@@ -91,6 +98,14 @@ func (p *Publisher) Publish(ctx context.Context, subject string, ev *envelope.Ev
 		jetstream.MsgIDHeader:          {ev.ID},
 		jetstream.ExpectedStreamHeader: p.stream,
 	}}
+	// The W3C trace context also goes in the headers, by its lower-case W3C names, for consumers
+	// that read headers before (or instead of) the body.
+	if ev.TraceParent != "" {
+		msg.Header[TraceParentHeader] = []string{ev.TraceParent}
+		if ev.TraceState != "" {
+			msg.Header[TraceStateHeader] = []string{ev.TraceState}
+		}
+	}
 	f, err := p.js.PublishMsgAsync(msg, p.stall)
 	if err != nil {
 		return Ack{}, fmt.Errorf("%w: %w", ErrUnavailable, err)

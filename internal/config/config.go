@@ -24,6 +24,8 @@ type Config struct {
 	Quarantine Quarantine `yaml:"quarantine"`
 	// HTTP tunes the ingest HTTP server: timeouts and header limit.
 	HTTP HTTP `yaml:"http"`
+	// Tracing configures OpenTelemetry tracing (docs/tracing.md); off by default.
+	Tracing Tracing `yaml:"tracing"`
 
 	// refs remembers the secret references (by dotted path) that were
 	// resolved into this configuration, so they can be re-read later.
@@ -293,6 +295,31 @@ type Log struct {
 	// decided by the caller).
 	Format string `yaml:"format"`
 }
+
+// Tracing configures OpenTelemetry tracing: spans of the ingest pipeline and of route deliveries,
+// exported over OTLP, and the W3C trace context carried in each event (docs/tracing.md).
+type Tracing struct {
+	// Enabled turns tracing on; off (the default) builds no exporter and starts no span.
+	Enabled bool `yaml:"enabled"`
+	// Endpoint is the OTLP collector: host:port, or a URL (http:// for no TLS). Empty takes the
+	// standard OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT, else the
+	// exporter's default (localhost:4317 for grpc, localhost:4318 for http).
+	Endpoint string `yaml:"endpoint"`
+	// Protocol is grpc (the default, also when empty) or http (OTLP over HTTP with protobuf).
+	Protocol string `yaml:"protocol"`
+	// SampleRatio is the share of traces started here that are sampled, 0 to 1 (default 1); a
+	// request that carries a traceparent follows its parent's decision.
+	SampleRatio float64 `yaml:"sample_ratio"`
+	// ServiceName is the service.name resource attribute, default (and when empty) "avatarbus";
+	// OTEL_SERVICE_NAME overrides it.
+	ServiceName string `yaml:"service_name"`
+}
+
+// Tracing protocols.
+const (
+	TracingGRPC = "grpc"
+	TracingHTTP = "http"
+)
 
 // Route is an outgoing webhook delivery of events from the stream.
 type Route struct {

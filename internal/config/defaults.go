@@ -92,6 +92,7 @@ func Default() Config {
 			MaxHeaderBytes:      64 * KiB,
 			BodyWait:            Duration(time.Second),
 		},
+		Tracing: Tracing{Protocol: TracingGRPC, SampleRatio: 1, ServiceName: "avatarbus"},
 	}
 }
 

@@ -126,7 +126,27 @@ func (c *Config) problems() []error {
 	c.checkRoutes(&k)
 	c.checkQuarantine(&k)
 	c.checkHTTP(&k)
+	c.checkTracing(&k)
 	return k.errs
+}
+
+// checkTracing checks the tracing section, also when tracing is off, so that turning it on later
+// does not reveal an old mistake.
+func (c *Config) checkTracing(k *checker) {
+	t := &c.Tracing
+	k.oneOf("tracing.protocol", t.Protocol, true, []string{TracingGRPC, TracingHTTP}) // "" is grpc
+	if math.IsNaN(t.SampleRatio) || t.SampleRatio < 0 || t.SampleRatio > 1 {
+		k.add("tracing.sample_ratio", "%v must be between 0 and 1", t.SampleRatio)
+	}
+	if e := t.Endpoint; e != "" {
+		if strings.Contains(e, "://") {
+			if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				k.add("tracing.endpoint", "%q must be host:port or an absolute http or https URL", redactURLs(e))
+			}
+		} else if _, _, err := net.SplitHostPort(e); err != nil {
+			k.add("tracing.endpoint", "%q must be host:port or an absolute http or https URL", redactURLs(e))
+		}
+	}
 }
 
 func (c *Config) checkNATS(k *checker) {

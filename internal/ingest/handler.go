@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/metrics"
@@ -46,16 +47,21 @@ func (s *Server) handleWebhook(c echo.Context) error {
 	if ep != nil {
 		m = ep.metrics
 	}
+	span := s.startRequest(c, c.Param("source"))
 	recorded := false
 	defer func() {
 		if !recorded { // the pipeline panicked; the Recover middleware answers 500
 			m.Request(metrics.OutcomeInternal, time.Since(start))
+			endRequest(span, metrics.OutcomeInternal.String(), http.StatusInternalServerError, ErrInternal)
 		}
 	}()
-	res, err := s.process(c, ep, m)
+	res, err := s.process(c, ep, m, span)
 	recorded = true
 	if err != nil {
-		m.Request(outcomeOf(err), time.Since(start))
+		outcome := outcomeOf(err)
+		m.Request(outcome, time.Since(start))
+		status, _ := errorResponse(err)
+		endRequest(span, outcome.String(), status, err)
 		return err
 	}
 	outcome := metrics.OutcomeStored
@@ -69,6 +75,7 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		err = c.JSON(http.StatusOK, res)
 	}
 	m.Request(outcome, time.Since(start))
+	endRequest(span, outcome.String(), http.StatusOK, nil)
 	return err
 }
 
@@ -77,8 +84,8 @@ func (s *Server) handleWebhook(c echo.Context) error {
 // verification spends the source's unverified budget instead of its rate limit. It returns the
 // answer of a stored event, or the error errorResponse turns into the answer. Its log lines name
 // the source, request id and reason, never the body, secrets or the query string; those of 503s
-// are sampled.
-func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accepted, error) {
+// are sampled. span is the request's span (a no-op without tracing); each step gets a child.
+func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source, span trace.Span) (accepted, error) {
 	if s.draining.Load() {
 		return accepted{}, fmt.Errorf("%w: shutting down", ErrUnavailable)
 	}
@@ -101,7 +108,12 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 	}
 	receivedAt := s.now()
 	header := textproto.MIMEHeader(req.Header)
+	_, vspan := s.startStep(c, spanVerify, trace.SpanKindInternal)
 	res, err := src.Verifier.Verify(verify.Request{Header: header, Query: req.URL.Query(), Body: body, Now: receivedAt})
+	if err != nil && vspan.IsRecording() {
+		vspan.SetAttributes(attrReason.String(verify.ReasonOf(err)))
+	}
+	endStep(vspan, err)
 	if err != nil {
 		if lerr := s.spendUnverified(c, ep, src); lerr != nil {
 			m.VerificationFailed(verify.ReasonOf(err))
@@ -115,13 +127,18 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 		return accepted{}, err
 	}
 
+	_, nspan := s.startStep(c, spanNormalize, trace.SpanKindInternal)
 	ev := src.Preset.Normalize(platform.Input{
 		Source: src.Name, Header: header, Body: body, ReceivedAt: receivedAt,
 		MessageID: res.MessageID, Events: src.Events,
 	})
+	nspan.End()
 	if src.Confirmer != nil {
 		resource := ev.Subject
-		if ev, err = s.confirm(c, ep, src, ev); err != nil {
+		_, cspan := s.startStep(c, spanConfirm, trace.SpanKindClient)
+		ev, err = s.confirm(c, ep, src, ev)
+		endStep(cspan, err)
+		if err != nil {
 			if _, refused := errors.AsType[*verify.Error](err); refused {
 				s.refuse(c, ep, m, err, body, receivedAt, resource, "event not confirmed by the platform")
 			}
@@ -133,20 +150,32 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source) (accep
 		s.requestLog(c, src.Name).Error().Err(err).Str("type", ev.Type).Msg("no subject for event")
 		return accepted{}, fmt.Errorf("%w: %w", ErrInternal, err)
 	}
+	describeEvent(span, &ev, subject)
 	if s.offload != nil {
 		// Objects first: a 2xx names an event whose references can be read.
-		if err := s.offload.Apply(req.Context(), &ev, body, req.Header.Get(echo.HeaderContentType), src.Offload); err != nil {
+		octx, ospan := s.startStep(c, spanOffload, trace.SpanKindInternal)
+		err := s.offload.Apply(octx, &ev, body, req.Header.Get(echo.HeaderContentType), src.Offload)
+		endStep(ospan, err)
+		if err != nil {
 			unavailable(c, ep).Err(err).Str("id", ev.ID).Msg("event not stored: object store" + sampledNote)
 			return accepted{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
+	pctx, pspan := s.startStep(c, spanPublish, trace.SpanKindProducer)
+	if pspan.IsRecording() {
+		pspan.SetAttributes(attrMsgSystem.String("nats"), attrMsgDest.String(subject), attrMsgID.String(ev.ID))
+	}
+	stamp(pctx, &ev) // the consumer's trace continues from the publish
 	published := time.Now()
-	ack, err := s.pub.Publish(req.Context(), subject, &ev)
+	ack, err := s.pub.Publish(pctx, subject, &ev)
 	if err != nil {
+		endStep(pspan, err)
 		unavailable(c, ep).Err(err).Str("id", ev.ID).Msg("event not stored" + sampledNote)
 		return accepted{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	m.Published(time.Since(published))
+	describeAck(span, pspan, ack)
+	pspan.End()
 	if ev.Type == envelope.TypeUnrecognized && !ack.Duplicate {
 		m.Unrecognized()
 	}

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/broker"
@@ -56,7 +59,7 @@ func benchRequests(b *testing.B, n int) []benchRequest {
 	return reqs
 }
 
-func benchServer(b *testing.B, pub ingest.Publisher) http.Handler {
+func benchServer(b *testing.B, pub ingest.Publisher, tracer ...trace.TracerProvider) http.Handler {
 	b.Helper()
 	v, err := verify.New(verify.Config{Scheme: "standardwebhooks", Secrets: []string{swSecret}})
 	if err != nil {
@@ -66,13 +69,16 @@ func benchServer(b *testing.B, pub ingest.Publisher) http.Handler {
 	if !ok {
 		b.Fatal("no standardwebhooks preset")
 	}
-	srv := ingest.New(ingest.Config{
+	cfg := ingest.Config{
 		Sources: []ingest.Source{{Name: "acme", Preset: p, Verifier: v,
 			Events: map[string]string{"video.done": envelope.TypeVideoCompleted}}},
 		SubjectPrefix: "avatar", Publisher: pub, Log: zerolog.Nop(),
 		Metrics: metrics.New(metrics.NewRegistry()),
-	})
-	return srv.Handler()
+	}
+	if len(tracer) > 0 {
+		cfg.Tracer = tracer[0]
+	}
+	return ingest.New(cfg).Handler()
 }
 
 // benchRequest is a pre-signed request and its body, reusable: serve sends a shallow copy.
@@ -104,6 +110,42 @@ func BenchmarkHandler(b *testing.B) {
 	for b.Loop() {
 		serve(b, h, reqs[i%len(reqs)])
 		i++
+	}
+}
+
+// BenchmarkHandlerTracing is BenchmarkHandler with tracing off (the default: no tracer), on with
+// every trace dropped by the sampler (ratio 0), and on with every trace sampled into an exporter
+// that discards it (the SDK's own cost: spans, attributes, trace context in the event).
+func BenchmarkHandlerTracing(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		tp   func() *sdktrace.TracerProvider
+	}{
+		{"off", nil},
+		{"on-unsampled", func() *sdktrace.TracerProvider {
+			return sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+		}},
+		{"on-sampled", func() *sdktrace.TracerProvider {
+			return sdktrace.NewTracerProvider(sdktrace.WithSyncer(tracetest.NewNoopExporter()))
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var h http.Handler
+			if bc.tp == nil {
+				h = benchServer(b, &ackPublisher{})
+			} else {
+				tp := bc.tp()
+				b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+				h = benchServer(b, &ackPublisher{}, tp)
+			}
+			reqs := benchRequests(b, 1024)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				serve(b, h, reqs[i%len(reqs)])
+				i++
+			}
+		})
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/broker"
@@ -27,6 +28,9 @@ import (
 type Publisher interface {
 	Publish(ctx context.Context, subject string, ev *envelope.Event) (broker.Ack, error)
 }
+
+// TracerName is the instrumentation scope of the ingest spans.
+const TracerName = "github.com/avatarbus/avatarbus/internal/ingest"
 
 // DefaultMaxBody is the body limit of a source that sets none.
 const DefaultMaxBody = 1 << 20
@@ -70,6 +74,9 @@ type Config struct {
 	Objects offload.Store
 	// MaxPayload is the largest message NATS accepts now (headers included); required with Objects.
 	MaxPayload func() int64
+	// Tracer makes the spans of each request (see tracing.go, docs/tracing.md) and stamps its trace
+	// context on the stored event; nil (tracing off) makes none.
+	Tracer trace.TracerProvider
 }
 
 // HTTPConfig bounds the HTTP server's connections (see net/http.Server), so that one slow or
@@ -161,6 +168,7 @@ type Server struct {
 	now      func() time.Time
 	draining atomic.Bool
 	conns    *connTracker // caps the listener and closes idle connections under pressure
+	tracer   trace.Tracer // nil: tracing off
 }
 
 // New builds the server; it does not listen yet.
@@ -175,6 +183,9 @@ func New(cfg Config) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if cfg.Tracer != nil {
+		s.tracer = cfg.Tracer.Tracer(TracerName)
 	}
 	h := cfg.HTTP.withDefaults()
 	s.budget = s.newBodyBudget(h, cfg.Sources, cfg.Metrics)
