@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/avatarbus/avatarbus/internal/record"
 )
 
 // ObjectsSuffix names the object store bucket of large payloads: stream name + ObjectsSuffix
@@ -40,13 +42,8 @@ type ObjectsConfig struct {
 	Timeout time.Duration
 }
 
-// ObjectRef is where a stored object is and what it holds.
-type ObjectRef struct {
-	URL    string // nats://<bucket>/<name>
-	Name   string
-	Size   int64
-	Digest string // the object store's "SHA-256=<base64url>"
-}
+// ObjectRef is where a stored object is and what it holds (package record).
+type ObjectRef = record.ObjectRef
 
 // Objects stores large payloads in a JetStream Object Store bucket.
 type Objects struct {

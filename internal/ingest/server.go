@@ -15,9 +15,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/avatarbus/avatarbus/envelope"
-	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/metrics"
 	"github.com/avatarbus/avatarbus/internal/offload"
+	"github.com/avatarbus/avatarbus/internal/record"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
@@ -25,7 +25,7 @@ import (
 
 // Publisher stores an event and reports JetStream's ack. An error means the event is not stored.
 type Publisher interface {
-	Publish(ctx context.Context, subject string, ev *envelope.Event) (broker.Ack, error)
+	Publish(ctx context.Context, subject string, ev *envelope.Event) (record.Ack, error)
 }
 
 // DefaultMaxBody is the body limit of a source that sets none.
