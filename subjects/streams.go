@@ -21,8 +21,23 @@ const (
 const DeadLetterRoot = "dlq"
 
 // DeadLetter returns the subject the dead letter of an event stored on subject is kept on.
-func DeadLetter(subject string) string { return DeadLetterRoot + "." + subject }
+func DeadLetter(subject string) string { return Under(DeadLetterRoot, subject) }
 
 // DeadLetterFilter returns the subject the dead-letter stream binds for the events of prefix,
 // which also selects them: dlq.<prefix>.>.
 func DeadLetterFilter(prefix string) string { return DeadLetterRoot + "." + prefix + ".>" }
+
+// ReplayRoot is the first token avatarbus suggests for the subjects a replay republishes on
+// (`avatarbus replay --to-subject replay.debug`): no stream of avatarbus binds it, so a replay
+// there is stored only where an operator asks.
+const ReplayRoot = "replay"
+
+// Under returns subject republished under prefix (a trailing dot is ignored):
+// Under("replay.debug", "avatar.video.completed.heygen") is
+// "replay.debug.avatar.video.completed.heygen".
+func Under(prefix, subject string) string {
+	if n := len(prefix); n > 0 && prefix[n-1] == '.' {
+		prefix = prefix[:n-1]
+	}
+	return prefix + "." + subject
+}

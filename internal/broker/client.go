@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/avatarbus/avatarbus/internal/redact"
 )
 
 // ClientConfig says how a command that talks to NATS as a client (tail, replay, dlq, forward,
@@ -134,7 +136,7 @@ func DialClient(c ClientConfig) (*nats.Conn, jetstream.JetStream, error) {
 		} else if c.Conn.URL == "" {
 			hint = "is avatarbus serve running? it serves NATS at nats.embedded.listen; or " + hint
 		}
-		return nil, nil, fmt.Errorf("connect to NATS at %s: %w (%s)", RedactURL(u), err, hint)
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w (%s)", redact.URLs(u), err, hint)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

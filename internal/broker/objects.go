@@ -15,11 +15,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/avatarbus/avatarbus/internal/record"
+
+	"github.com/avatarbus/avatarbus/subjects"
 )
 
 // ObjectsSuffix names the object store bucket of large payloads: stream name + ObjectsSuffix
 // (AVATAR_OBJECTS).
-const ObjectsSuffix = "_OBJECTS"
+const ObjectsSuffix = subjects.ObjectsSuffix
 
 // RefScheme starts every object reference: nats://<bucket>/<object name>. It names a JetStream
 // Object Store object; any NATS client with object store support reads it (bucket, then name).

@@ -49,6 +49,7 @@ var layers = []struct {
 	{"envelope", 4},
 	{"subjects", 4},
 	{"internal/record", 4},
+	{"internal/redact", 4},
 }
 
 // forbidden lists imports that the layers allow or do not see but a package must still not have.
