@@ -83,7 +83,7 @@ A sample sent twice is the same event: the second answer says "duplicate": true.
 		if *target == "" {
 			return errors.New("--url is required (or --config to take it from the config)")
 		}
-		vc := verifyConfig(preset, src)
+		vc := src.VerifyConfig(preset)
 		req, err := triggerRequest(cmd.Context(), vc, *secret, *target, body)
 		if err != nil {
 			return err
