@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/avatarbus/avatarbus/subjects"
 )
 
 // Headers of a dead letter, besides the original message's own headers.
@@ -33,8 +35,9 @@ const (
 const MaxReasonLength = 1024
 
 // DeadLetterSubjectPrefix is put before an event's subject to make its dead letter's subject:
-// avatar.video.completed.heygen is dead-lettered on dlq.avatar.video.completed.heygen.
-const DeadLetterSubjectPrefix = "dlq."
+// avatar.video.completed.heygen is dead-lettered on dlq.avatar.video.completed.heygen (see
+// subjects.DeadLetter).
+const DeadLetterSubjectPrefix = subjects.DeadLetterRoot + "."
 
 // deadLetterDuplicates is the dead-letter stream's duplicate window (capped by its max age): a
 // repeated dead-lettering of the same delivery within it is stored once.
@@ -48,7 +51,7 @@ func (r *Router) ensureDeadLetterStream(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("router: stream %s: %w", r.opts.stream, err)
 	}
-	subject := DeadLetterSubjectPrefix + r.opts.prefix + ".>"
+	subject := subjects.DeadLetterFilter(r.opts.prefix)
 	existing, err := r.js.Stream(ctx, r.opts.dlqStream)
 	switch {
 	case err == nil:
@@ -111,7 +114,7 @@ func (r *Router) publishDeadLetter(ctx context.Context, durable string, ev Event
 	h.Set(HeaderDeadLetterSubject, ev.Subject)
 	h.Set(HeaderDeadLetterSequence, seq)
 	h.Set(HeaderDeadLetterDeliveries, formatUint(ev.NumDelivered))
-	msg := &nats.Msg{Subject: DeadLetterSubjectPrefix + ev.Subject, Data: ev.Body, Header: h}
+	msg := &nats.Msg{Subject: subjects.DeadLetter(ev.Subject), Data: ev.Body, Header: h}
 	_, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(durable+":"+seq), jetstream.WithExpectStream(r.opts.dlqStream))
 	if err != nil {
 		return fmt.Errorf("router: publish dead letter to %s: %w", r.opts.dlqStream, err)

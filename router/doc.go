@@ -30,7 +30,9 @@
 //     the original terminated, and when it cannot be stored the event is retried shortly. A
 //     handler's panic counts as an error. Deliveries that end without an outcome (a crash, a
 //     handler ignoring its context past the ack wait) are counted too: past twice the maximum the
-//     event is dead-lettered without running the handler again.
+//     event is dead-lettered without running the handler again. [ScanDeadLetters] reads them back
+//     ([ReadDeadLetter] for one message's headers), and a [Redrive] sends one consumer's to an
+//     HTTP target again, deleting each one accepted (`avatarbus dlq list|redrive` use both).
 //   - Bounded: at most [WithConcurrency] handlers per consumer run at once.
 //   - Graceful stop: when Run's context ends, no new event starts, events fetched but not started
 //     go back to JetStream at once, and running handlers get up to [WithStopTimeout] to finish

@@ -18,9 +18,9 @@ import (
 // Defaults of the options: what a Router uses when New is given no option.
 const (
 	// DefaultStream is the stream the consumers read (WithStream).
-	DefaultStream = "AVATAR"
+	DefaultStream = subjects.DefaultStream
 	// DefaultDeadLetterStream is the stream that receives dead letters (WithDeadLetterStream).
-	DefaultDeadLetterStream = "AVATAR_DLQ"
+	DefaultDeadLetterStream = subjects.DefaultDeadLetterStream
 	// DefaultDeadLetterMaxAge is how long dead letters are kept (WithDeadLetterMaxAge).
 	DefaultDeadLetterMaxAge = 30 * 24 * time.Hour
 	// DefaultSubjectPrefix is the first token of every event subject (WithSubjectPrefix).

@@ -60,7 +60,7 @@ config's listen address; the platforms need a public https URL, so pass --base i
 			return fmt.Errorf("--base %q must be an absolute http(s) URL without a query", base)
 		}
 		u = u.JoinPath("webhooks", src.Name)
-		vc := verifyConfig(p, *src)
+		vc := src.VerifyConfig(p)
 		out := cmd.OutOrStdout()
 		switch {
 		case vc.Scheme == "token" && vc.Header != "":

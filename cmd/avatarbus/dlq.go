@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -19,13 +17,11 @@ import (
 
 	"github.com/avatarbus/avatarbus/deliver"
 	"github.com/avatarbus/avatarbus/internal/config"
-	"github.com/avatarbus/avatarbus/internal/replay"
 	"github.com/avatarbus/avatarbus/router"
 )
 
-// HeaderRedrive marks a request that `avatarbus dlq redrive` sent: the value is the dead letter's
-// sequence in AVATAR_DLQ, so a receiver's logs can tell a redrive from the first deliveries.
-const HeaderRedrive = "Avatarbus-Redrive"
+// HeaderRedrive marks a request that `avatarbus dlq redrive` sent (router.HeaderRedrive).
+const HeaderRedrive = router.HeaderRedrive
 
 func newDLQCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -76,7 +72,7 @@ func newDLQListCommand() *cobra.Command {
 		return withDeadLetters(cmd, cf, "avatarbus dlq list", func(ctx context.Context, cfg *config.Config, js jetstream.JetStream) error {
 			out := cmd.OutOrStdout()
 			n := 0
-			err := scanDeadLetters(ctx, js, cfg, func(l deadLetter) error {
+			err := router.ScanDeadLetters(ctx, js, router.DefaultDeadLetterStream, cfg.Stream.SubjectPrefix, func(l router.StoredDeadLetter) error {
 				if *consumer != "" && l.Consumer != *consumer {
 					return nil
 				}
@@ -84,8 +80,8 @@ func newDLQListCommand() *cobra.Command {
 				if *asJSON {
 					return writeDeadLetterJSON(out, l)
 				}
-				_, err := fmt.Fprintf(out, "%d\t%s\t%s\t%dx\t%s\t%s\t%s\n", l.dlqSeq, l.at.UTC().Format(time.RFC3339),
-					l.Consumer, l.Deliveries, l.Subject, l.eventID(), l.Reason)
+				_, err := fmt.Fprintf(out, "%d\t%s\t%s\t%dx\t%s\t%s\t%s\n", l.DLQSequence, l.Time.UTC().Format(time.RFC3339),
+					l.Consumer, l.Deliveries, l.Subject, eventID(l), l.Reason)
 				return err
 			})
 			if err == nil && n == 0 && !*asJSON {
@@ -117,50 +113,31 @@ func newDLQRedriveCommand() *cobra.Command {
 				return err
 			}
 			r := routes[0]
-			target := deliver.Target{URL: r.URL, Secret: r.Secret, Timeout: r.Timeout.Std()}
-			if err := target.Validate(); err != nil {
-				return err
+			only := make([]uint64, len(*seqs))
+			for i, n := range *seqs {
+				only[i] = uint64(n)
 			}
-			dlq, err := js.Stream(ctx, router.DefaultDeadLetterStream)
-			if err != nil {
-				return err
+			out := cmd.OutOrStdout()
+			rd := router.Redrive{
+				Stream: router.DefaultDeadLetterStream, Prefix: cfg.Stream.SubjectPrefix, Consumer: routeDurable(r.Name),
+				Target: deliver.Target{URL: r.URL, Secret: r.Secret, Timeout: r.Timeout.Std()},
+				Only:   only, DryRun: *dryRun,
+				Sent: func(l router.StoredDeadLetter) error {
+					if *dryRun {
+						_, err := fmt.Fprintf(out, "would send %d (%s, %s) to %s\n", l.DLQSequence, l.Subject, eventID(l), displayURL(r.URL))
+						return err
+					}
+					_, err := fmt.Fprintf(out, "sent %d (%s, %s)\n", l.DLQSequence, l.Subject, eventID(l))
+					return err
+				},
 			}
-			durable := routeDurable(r.Name)
-			out, sent, matched := cmd.OutOrStdout(), 0, 0
-			var stoppedAt deadLetter
-			err = scanDeadLetters(ctx, js, cfg, func(l deadLetter) error {
-				if l.Consumer != durable || (len(*seqs) > 0 && !slices.Contains(*seqs, uint(l.dlqSeq))) {
-					return nil
-				}
-				matched++
-				if *dryRun {
-					_, err := fmt.Fprintf(out, "would send %d (%s, %s) to %s\n", l.dlqSeq, l.Subject, l.eventID(), displayURL(r.URL))
-					return err
-				}
-				h := http.Header{HeaderRedrive: {fmt.Sprint(l.dlqSeq)}}
-				if err := deliver.Post(ctx, target, l.eventID(), l.data, h); err != nil {
-					stoppedAt = l
-					return err
-				}
-				// Deleted only once accepted: a crash between the two sends it once more next time,
-				// which receivers deduplicate by webhook-id (the event id), never loses it.
-				if err := dlq.DeleteMsg(ctx, l.dlqSeq); err != nil {
-					stoppedAt = l
-					return fmt.Errorf("delivered but not deleted, so a redrive would send it again: %w", err)
-				}
-				sent++
-				_, err := fmt.Fprintf(out, "sent %d (%s, %s)\n", l.dlqSeq, l.Subject, l.eventID())
-				return err
-			})
-			switch {
-			case err != nil && stoppedAt.dlqSeq != 0:
+			matched, sent, err := rd.Run(ctx, js)
+			if re, ok := errors.AsType[*router.RedriveError](err); ok {
 				// The answer's first bytes on one line: an HTML error page would fill the terminal.
-				cause := err
-				if we, ok := errors.AsType[*replay.WriteError](err); ok {
-					cause = we.Err
-				}
 				return &exitError{code: 1, err: fmt.Errorf("redrive stopped at dead letter %d (%s, %s) after %d sent: %s; it and the rest stay in %s",
-					stoppedAt.dlqSeq, stoppedAt.Subject, stoppedAt.eventID(), sent, strings.Join(strings.Fields(cause.Error()), " "), router.DefaultDeadLetterStream)}
+					re.Letter.DLQSequence, re.Letter.Subject, eventID(re.Letter), re.Sent, strings.Join(strings.Fields(re.Err.Error()), " "), router.DefaultDeadLetterStream)}
+			}
+			switch {
 			case err != nil:
 				return err
 			case *dryRun:
@@ -196,48 +173,19 @@ func withDeadLetters(cmd *cobra.Command, cf *configFlags, client string,
 	return err
 }
 
-// deadLetter is one message of AVATAR_DLQ.
-type deadLetter struct {
-	router.DeadLetter
-	dlqSeq uint64
-	at     time.Time // when it was dead-lettered
-	data   []byte    // the event's envelope, as stored
-	id     string    // the envelope's id, "" when the body is not an envelope
-}
-
-func (l deadLetter) eventID() string {
-	if l.id == "" {
+// eventID is l's event id for output: "-" when its body is not an envelope.
+func eventID(l router.StoredDeadLetter) string {
+	if l.EventID == "" {
 		return "-"
 	}
-	return l.id
-}
-
-// scanDeadLetters calls fn for each dead letter of the configured stream's prefix, oldest first,
-// up to the last one stored when the scan started. An error of fn stops the scan and is returned
-// wrapped in replay.ErrSink.
-func scanDeadLetters(ctx context.Context, js jetstream.JetStream, cfg *config.Config, fn func(deadLetter) error) error {
-	prefix := strings.TrimSuffix(router.DeadLetterSubjectPrefix, ".")
-	sel := replay.Selection{Stream: router.DefaultDeadLetterStream, Prefix: prefix,
-		Filter: router.DeadLetterSubjectPrefix + cfg.Stream.SubjectPrefix + ".>"}
-	_, err := replay.Run(ctx, js, sel, replay.Window{StartSeq: 1}, sinkFunc(func(m replay.Message) error {
-		info, ok := router.ReadDeadLetter(m.Header)
-		if !ok {
-			return nil // not written by a router
-		}
-		l := deadLetter{DeadLetter: info, dlqSeq: m.Sequence, at: m.Time, data: m.Data}
-		if m.Event != nil {
-			l.id = m.Event.ID
-		}
-		return fn(l)
-	}), replay.Options{})
-	return err
+	return l.EventID
 }
 
 // writeDeadLetterJSON writes l as one line of JSON, the envelope embedded as it is stored.
-func writeDeadLetterJSON(w io.Writer, l deadLetter) error {
+func writeDeadLetterJSON(w io.Writer, l router.StoredDeadLetter) error {
 	var event json.RawMessage
-	if json.Valid(l.data) {
-		event = l.data
+	if json.Valid(l.Data) {
+		event = l.Data
 	}
 	b, err := json.Marshal(struct {
 		DLQSequence uint64          `json:"dlq_sequence"`
@@ -248,16 +196,10 @@ func writeDeadLetterJSON(w io.Writer, l deadLetter) error {
 		Deliveries  uint64          `json:"deliveries"`
 		Reason      string          `json:"reason"`
 		Event       json.RawMessage `json:"event,omitempty"`
-	}{l.dlqSeq, l.at.UTC(), l.Consumer, l.Subject, l.Sequence, l.Deliveries, l.Reason, event})
+	}{l.DLQSequence, l.Time.UTC(), l.Consumer, l.Subject, l.Sequence, l.Deliveries, l.Reason, event})
 	if err != nil {
 		return err
 	}
 	_, err = w.Write(append(b, '\n'))
 	return err
 }
-
-// sinkFunc is a replay.Sink that hands each message to a function.
-type sinkFunc func(replay.Message) error
-
-func (f sinkFunc) Write(_ context.Context, m replay.Message) error { return f(m) }
-func (f sinkFunc) Close() error                                    { return nil }

@@ -56,7 +56,7 @@ The subject and Nats-Msg-Id are printed on standard error.`,
 		}
 		ev := preset.Normalize(platform.Input{
 			Source: src.Name, Header: req.header, Body: req.body, ReceivedAt: receivedAt.UTC(),
-			MessageID: messageID(verifyConfig(preset, src), req.header), Events: mapping,
+			MessageID: messageID(src.VerifyConfig(preset), req.header), Events: mapping,
 		})
 		p := *prefix
 		if p == "" {

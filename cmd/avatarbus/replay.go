@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/avatarbus/avatarbus/deliver"
-	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/internal/replay"
 	"github.com/avatarbus/avatarbus/subjects"
@@ -63,179 +61,217 @@ interrupted (the summary says where it stopped), 2 on usage and connection error
   avatarbus replay --since 6h --to-route crm --config avatarbus.yaml`,
 		Args: cobra.NoArgs,
 	}
-	cf := addNATSFlags(cmd)
-	f := cmd.Flags()
-	filter := f.String("filter", "", "NATS subject filter (default <prefix>.>)")
-	since := f.String("since", "", "start at the events received in the last DUR (e.g. 30m, 2h, 7d) or at an RFC 3339 time")
-	startSeq := f.Uint64("start-seq", 0, "start at this stream sequence")
-	until := f.String("until", "", "stop after the events stored until this RFC 3339 time or DUR ago (default: the stream's end at the start)")
-	platform := f.String("platform", "", "only events of this platform (or generic source name)")
-	typ := f.String("type", "", "only events of this canonical type (avatar.video.completed or video.completed)")
-	out := f.String("out", "", "write JSONL to FILE (- for stdout)")
-	toSubject := f.String("to-subject", "", "publish on PREFIX.<original subject>, e.g. replay.debug")
-	toURL := f.String("to-url", "", "POST each event to this URL")
-	toRoute := f.String("to-route", "", "POST each event to this route of the config (its URL, secret, timeout and filter)")
-	secret := f.String("secret", "", "with --to-url: sign with this whsec_ secret (@FILE reads it from a file)")
-	dryRun := f.Bool("dry-run", false, "print how many events match, write nothing")
-	rate := f.Float64("rate", 0, "at most N events per second (0: no limit)")
-	yes := f.Bool("yes", false, "allow --to-subject under the live prefix")
-
+	fl := addReplayFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		cfg, err := loadNATSConfig(cmd, cf)
+		cfg, err := loadNATSConfig(cmd, fl.cf)
 		if err != nil {
 			return err
 		}
-		now := time.Now()
-		var w replay.Window
-		switch {
-		case f.Changed("since") && f.Changed("start-seq"):
-			return errors.New("--since and --start-seq exclude each other")
-		case f.Changed("since"):
-			if w.Since, err = parseTimeOrAgo("--since", *since, now); err != nil {
-				return err
-			}
-		case f.Changed("start-seq"):
-			if *startSeq == 0 {
-				return errors.New("--start-seq: sequences start at 1")
-			}
-			w.StartSeq = *startSeq
-		default:
-			return errors.New("a start is required: --since DUR or --start-seq N")
-		}
-		if *until != "" {
-			if w.Until, err = parseTimeOrAgo("--until", *until, now); err != nil {
-				return err
-			}
-		}
-		if err := w.Validate(); err != nil {
-			return err
-		}
-		var route *config.Route
-		if *toRoute != "" {
-			routes, err := selectRoutes(cfg, []string{*toRoute})
-			if err != nil {
-				return err
-			}
-			route = &routes[0]
-			if *filter == "" {
-				*filter = route.Filter
-			}
-		}
-		sel, err := buildSelection(cfg, *filter, *platform, *typ)
+		p, err := fl.plan(cfg, time.Now())
 		if err != nil {
 			return err
 		}
-		outputs := 0
-		for _, o := range []string{*out, *toSubject, *toURL, *toRoute} {
-			if o != "" {
-				outputs++
-			}
-		}
-		switch {
-		case outputs > 1:
-			return errors.New("choose one output: --out, --to-subject, --to-url or --to-route")
-		case outputs == 0 && !*dryRun:
-			return errors.New("an output is required: --out FILE (- for stdout), --to-subject PREFIX, --to-url URL or --to-route NAME (or --dry-run)")
-		case *secret != "" && *toURL == "":
-			return errors.New("--secret goes with --to-url")
-		case *rate < 0:
-			return errors.New("--rate must be >= 0")
-		}
-		var target deliver.Target
-		if *toSubject != "" {
-			if err := checkReplayPrefix(*toSubject, cfg.Stream.SubjectPrefix, *yes); err != nil {
-				return err
-			}
-		}
-		if route != nil {
-			target = deliver.Target{URL: route.URL, Secret: route.Secret, Timeout: route.Timeout.Std()}
-		}
-		if *toURL != "" {
-			target = deliver.Target{URL: *toURL, Secret: *secret}
-			if path, ok := strings.CutPrefix(*secret, "@"); ok {
-				b, err := os.ReadFile(path)
-				if err != nil {
-					return fmt.Errorf("--secret @%s: %w", path, err)
-				}
-				target.Secret = strings.TrimRight(string(b), " \t\r\n")
-			}
-		}
-		if target.URL != "" {
-			if err := target.Validate(); err != nil {
-				return err
-			}
-		}
-
-		stderr := &lockedWriter{w: cmd.ErrOrStderr()}
-		nc, js, err := dialJetStream(cfg, "avatarbus replay", stderr)
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-
-		if *dryRun {
-			n, err := replay.Count(ctx, js, sel, w)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d events match\n", n)
-			return nil
-		}
-
-		var sink replay.Sink
-		var file *os.File
-		dest := ""
-		switch {
-		case *out == "-":
-			sink, dest = replay.NewFileSink(cmd.OutOrStdout()), "stdout"
-		case *out != "":
-			// Open only now, so that a usage or connection error leaves no empty file behind.
-			if file, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
-				return err
-			}
-			sink, dest = replay.NewFileSink(file), *out
-		case *toSubject != "":
-			sink, dest = replay.NewSubjectSink(nc, *toSubject), strings.TrimSuffix(*toSubject, ".")+".<subject>"
-		default:
-			sink, dest = replay.NewURLSink(target), displayURL(target.URL)
-		}
-		opts := replay.Options{Rate: *rate}
-		var bar *progressBar
-		if isTerminal(cmd.ErrOrStderr()) {
-			bar = &progressBar{w: stderr}
-			opts.Progress = bar.update
-		}
-		st, err := replay.Run(ctx, js, sel, w, sink, opts)
-		if bar != nil {
-			bar.clear()
-		}
-		if file != nil {
-			if cerr := file.Close(); cerr != nil && err == nil {
-				err = fmt.Errorf("%w: close %s: %w", replay.ErrSink, *out, cerr)
-			}
-		}
-		printSummary(stderr, st, dest)
-		return replayError(ctx, err, st)
+		return runReplay(cmd, cfg, p)
 	}
 	return cmd
 }
 
-// checkReplayPrefix refuses a --to-subject prefix that is not a subject, or that would put the
-// replay under the live prefix (where the live stream stores it again) without --yes.
-func checkReplayPrefix(prefix, live string, yes bool) error {
-	p := strings.TrimSuffix(prefix, ".")
-	for _, tok := range strings.Split(p, ".") {
-		if err := subjects.ValidToken(tok); err != nil {
-			return fmt.Errorf("--to-subject %q: %w", prefix, err)
+// replayFlags are the flags of replay, as given.
+type replayFlags struct {
+	cf                                     *configFlags
+	changed                                func(name string) bool
+	filter, since, until, platform, typ    *string
+	out, toSubject, toURL, toRoute, secret *string
+	startSeq                               *uint64
+	dryRun, yes                            *bool
+	rate                                   *float64
+}
+
+func addReplayFlags(cmd *cobra.Command) *replayFlags {
+	f := cmd.Flags()
+	return &replayFlags{
+		cf:        addNATSFlags(cmd),
+		changed:   f.Changed,
+		filter:    f.String("filter", "", "NATS subject filter (default <prefix>.>)"),
+		since:     f.String("since", "", "start at the events received in the last DUR (e.g. 30m, 2h, 7d) or at an RFC 3339 time"),
+		startSeq:  f.Uint64("start-seq", 0, "start at this stream sequence"),
+		until:     f.String("until", "", "stop after the events stored until this RFC 3339 time or DUR ago (default: the stream's end at the start)"),
+		platform:  f.String("platform", "", "only events of this platform (or generic source name)"),
+		typ:       f.String("type", "", "only events of this canonical type (avatar.video.completed or video.completed)"),
+		out:       f.String("out", "", "write JSONL to FILE (- for stdout)"),
+		toSubject: f.String("to-subject", "", "publish on PREFIX.<original subject>, e.g. "+subjects.ReplayRoot+".debug"),
+		toURL:     f.String("to-url", "", "POST each event to this URL"),
+		toRoute:   f.String("to-route", "", "POST each event to this route of the config (its URL, secret, timeout and filter)"),
+		secret:    f.String("secret", "", "with --to-url: sign with this whsec_ secret (@FILE reads it from a file)"),
+		dryRun:    f.Bool("dry-run", false, "print how many events match, write nothing"),
+		rate:      f.Float64("rate", 0, "at most N events per second (0: no limit)"),
+		yes:       f.Bool("yes", false, "allow --to-subject under the live prefix"),
+	}
+}
+
+// replayPlan is what a replay does: which events, which window, one output.
+type replayPlan struct {
+	sel       replay.Selection
+	window    replay.Window
+	out       string         // --out: a file, or - for stdout
+	toSubject string         // --to-subject
+	target    deliver.Target // --to-url or --to-route
+	dryRun    bool
+	rate      float64
+}
+
+// plan checks the flags against each other and the config and turns them into a replayPlan;
+// every usage error is found here, before connecting.
+func (fl *replayFlags) plan(cfg *config.Config, now time.Time) (replayPlan, error) {
+	p := replayPlan{out: *fl.out, toSubject: *fl.toSubject, dryRun: *fl.dryRun, rate: *fl.rate}
+	var err error
+	switch {
+	case fl.changed("since") && fl.changed("start-seq"):
+		return p, errors.New("--since and --start-seq exclude each other")
+	case fl.changed("since"):
+		if p.window.Since, err = timeFlag("--since", *fl.since, now); err != nil {
+			return p, err
+		}
+	case fl.changed("start-seq"):
+		if *fl.startSeq == 0 {
+			return p, errors.New("--start-seq: sequences start at 1")
+		}
+		p.window.StartSeq = *fl.startSeq
+	default:
+		return p, errors.New("a start is required: --since DUR or --start-seq N")
+	}
+	if *fl.until != "" {
+		if p.window.Until, err = timeFlag("--until", *fl.until, now); err != nil {
+			return p, err
 		}
 	}
-	first, _, _ := strings.Cut(p, ".")
-	if !yes && (first == live || first == subjects.CanonicalRoot) {
-		return fmt.Errorf("--to-subject %q starts with the live prefix %q: the live stream would store the replay as new events; use a prefix such as replay.debug, or --yes if you mean it", prefix, first)
+	if err := p.window.Validate(); err != nil {
+		return p, err
 	}
-	return nil
+	filter := *fl.filter
+	var route *config.Route
+	if *fl.toRoute != "" {
+		routes, err := selectRoutes(cfg, []string{*fl.toRoute})
+		if err != nil {
+			return p, err
+		}
+		route = &routes[0]
+		if filter == "" {
+			filter = route.Filter
+		}
+	}
+	if p.sel, err = replay.NewSelection(cfg.Stream.Name, cfg.Stream.SubjectPrefix, filter, *fl.platform, *fl.typ); err != nil {
+		return p, err
+	}
+	outputs := 0
+	for _, o := range []string{*fl.out, *fl.toSubject, *fl.toURL, *fl.toRoute} {
+		if o != "" {
+			outputs++
+		}
+	}
+	switch {
+	case outputs > 1:
+		return p, errors.New("choose one output: --out, --to-subject, --to-url or --to-route")
+	case outputs == 0 && !*fl.dryRun:
+		return p, errors.New("an output is required: --out FILE (- for stdout), --to-subject PREFIX, --to-url URL or --to-route NAME (or --dry-run)")
+	case *fl.secret != "" && *fl.toURL == "":
+		return p, errors.New("--secret goes with --to-url")
+	case *fl.rate < 0:
+		return p, errors.New("--rate must be >= 0")
+	}
+	if *fl.toSubject != "" {
+		err := replay.CheckSubjectPrefix(*fl.toSubject, cfg.Stream.SubjectPrefix)
+		switch {
+		case errors.Is(err, replay.ErrLivePrefix) && !*fl.yes:
+			return p, fmt.Errorf("--to-subject %q %w; use a prefix such as %s.debug, or --yes if you mean it", *fl.toSubject, err, subjects.ReplayRoot)
+		case err != nil && !errors.Is(err, replay.ErrLivePrefix):
+			return p, fmt.Errorf("--to-subject %q: %w", *fl.toSubject, err)
+		}
+	}
+	if route != nil {
+		p.target = deliver.Target{URL: route.URL, Secret: route.Secret, Timeout: route.Timeout.Std()}
+	}
+	if *fl.toURL != "" {
+		p.target = deliver.Target{URL: *fl.toURL, Secret: *fl.secret}
+		if path, ok := strings.CutPrefix(*fl.secret, "@"); ok {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return p, fmt.Errorf("--secret @%s: %w", path, err)
+			}
+			p.target.Secret = strings.TrimRight(string(b), " \t\r\n")
+		}
+	}
+	if p.target.URL != "" {
+		if err := p.target.Validate(); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// runReplay connects, runs p and reports it on stderr.
+func runReplay(cmd *cobra.Command, cfg *config.Config, p replayPlan) error {
+	stderr := &lockedWriter{w: cmd.ErrOrStderr()}
+	nc, js, err := dialJetStream(cfg, "avatarbus replay", stderr)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if p.dryRun {
+		n, err := replay.Count(ctx, js, p.sel, p.window)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%d events match\n", n)
+		return nil
+	}
+
+	var sink replay.Sink
+	var file *os.File
+	dest := ""
+	switch {
+	case p.out == "-":
+		sink, dest = replay.NewFileSink(cmd.OutOrStdout()), "stdout"
+	case p.out != "":
+		// Open only now, so that a usage or connection error leaves no empty file behind.
+		if file, err = os.OpenFile(p.out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+			return err
+		}
+		sink, dest = replay.NewFileSink(file), p.out
+	case p.toSubject != "":
+		sink, dest = replay.NewSubjectSink(nc, p.toSubject), subjects.Under(p.toSubject, "<subject>")
+	default:
+		sink, dest = replay.NewURLSink(p.target), displayURL(p.target.URL)
+	}
+	opts := replay.Options{Rate: p.rate}
+	var bar *progressBar
+	if isTerminal(cmd.ErrOrStderr()) {
+		bar = &progressBar{w: stderr}
+		opts.Progress = bar.update
+	}
+	st, err := replay.Run(ctx, js, p.sel, p.window, sink, opts)
+	if bar != nil {
+		bar.clear()
+	}
+	if file != nil {
+		if cerr := file.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("%w: close %s: %w", replay.ErrSink, p.out, cerr)
+		}
+	}
+	printSummary(stderr, st, dest)
+	return replayError(ctx, err, st)
+}
+
+// timeFlag reads flag's value s with replay.ParseTimeOrAgo; the error names the flag.
+func timeFlag(flag, s string, now time.Time) (time.Time, error) {
+	t, err := replay.ParseTimeOrAgo(s, now)
+	if err != nil {
+		return t, fmt.Errorf("%s %w", flag, err)
+	}
+	return t, nil
 }
 
 // replayError maps the end of a replay to the exit status: 1 for a sink error or an interruption,
@@ -271,47 +307,6 @@ func printSummary(w io.Writer, st replay.Stats, dest string) {
 		fmt.Fprintf(w, ", sequences %d to %d", st.FirstSeq, st.LastSeq)
 	}
 	fmt.Fprintln(w)
-}
-
-// buildSelection turns the flags shared by tail and replay into a selection of the configured
-// stream. --type accepts avatar.video.completed or video.completed.
-func buildSelection(cfg *config.Config, filter, platform, typ string) (replay.Selection, error) {
-	sel := replay.Selection{Stream: cfg.Stream.Name, Prefix: cfg.Stream.SubjectPrefix, Filter: filter, Platform: platform}
-	if typ != "" {
-		if !strings.HasPrefix(typ, subjects.CanonicalRoot+".") {
-			typ = subjects.CanonicalRoot + "." + typ
-		}
-		if !envelope.Known(typ) {
-			return sel, fmt.Errorf("--type %q is not a canonical type (known: %s)", typ, strings.Join(envelope.Types(), ", "))
-		}
-		sel.Type = typ
-	}
-	if err := sel.Validate(); err != nil {
-		return sel, err
-	}
-	return sel, nil
-}
-
-// parseTimeOrAgo reads an RFC 3339 time, or a duration ago: a Go duration (90s, 30m, 2h) or whole
-// days (7d).
-func parseTimeOrAgo(flag, s string, now time.Time) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t, nil
-	}
-	var d time.Duration
-	var err error
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		var n int
-		if n, err = strconv.Atoi(days); err == nil {
-			d = time.Duration(n) * 24 * time.Hour
-		}
-	} else {
-		d, err = time.ParseDuration(s)
-	}
-	if err != nil || d <= 0 {
-		return time.Time{}, fmt.Errorf("%s %q: want a positive duration ago (30m, 2h, 7d) or an RFC 3339 time", flag, s)
-	}
-	return now.Add(-d), nil
 }
 
 // displayURL is u without credentials and query (a token may hide there), for the summary.

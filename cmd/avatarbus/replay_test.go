@@ -249,27 +249,6 @@ func TestReplayUsageErrors(t *testing.T) {
 	}
 }
 
-func TestParseTimeOrAgo(t *testing.T) {
-	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Time{
-		"30m":                         now.Add(-30 * time.Minute),
-		"2h":                          now.Add(-2 * time.Hour),
-		"7d":                          now.Add(-7 * 24 * time.Hour),
-		"2026-04-30T10:00:00Z":        time.Date(2026, 4, 30, 10, 0, 0, 0, time.UTC),
-		"2026-04-30T12:00:00.5+02:00": time.Date(2026, 4, 30, 10, 0, 0, 5e8, time.UTC),
-	} {
-		got, err := parseTimeOrAgo("--since", in, now)
-		if err != nil || !got.Equal(want) {
-			t.Errorf("%q: %s, %v; want %s", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "0s", "-1h", "d", "1.5d", "yesterday", "2026-04-30"} {
-		if _, err := parseTimeOrAgo("--since", in, now); err == nil || !strings.Contains(err.Error(), "--since") {
-			t.Errorf("%q: %v, want an error naming --since", in, err)
-		}
-	}
-}
-
 func TestProgressBar(t *testing.T) {
 	var b strings.Builder
 	p := &progressBar{w: &b}

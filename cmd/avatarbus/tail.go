@@ -53,13 +53,13 @@ The server is found through --config (nats.url, or the embedded server at nats.e
 		if len(args) == 1 {
 			filter = args[0]
 		}
-		sel, err := buildSelection(cfg, filter, *platform, *typ)
+		sel, err := replay.NewSelection(cfg.Stream.Name, cfg.Stream.SubjectPrefix, filter, *platform, *typ)
 		if err != nil {
 			return err
 		}
 		var from time.Time
 		if *since != "" {
-			if from, err = parseTimeOrAgo("--since", *since, time.Now()); err != nil {
+			if from, err = timeFlag("--since", *since, time.Now()); err != nil {
 				return err
 			}
 		}

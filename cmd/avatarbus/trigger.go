@@ -101,7 +101,7 @@ the body): a second run is then answered "duplicate": true, as a platform's retr
 		if *target == "" {
 			return errors.New("--url is required (or --config to take it from the config)")
 		}
-		vc := verifyConfig(preset, src)
+		vc := src.VerifyConfig(preset)
 		req, err := triggerRequest(cmd.Context(), vc, *secret, *target, msgID, body)
 		if err != nil {
 			return err

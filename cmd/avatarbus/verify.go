@@ -181,7 +181,7 @@ command prints what the platform's API said and exits 1.`,
 		if src, preset, err = sf.resolve(cmd); err != nil {
 			return err
 		}
-		vc := verifyConfig(preset, src)
+		vc := src.VerifyConfig(preset)
 		v, err := verify.New(vc)
 		if err != nil {
 			return err

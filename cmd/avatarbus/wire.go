@@ -4,10 +4,8 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/internal/ingest"
@@ -22,62 +20,23 @@ import (
 // answered 503 and the platform retries.
 const confirmTimeout = 5 * time.Second
 
-// verifyConfig merges a source's verify settings over its preset's defaults. A source that picks
-// another scheme than the preset's starts from that scheme's own defaults.
-func verifyConfig(p platform.Preset, src config.Source) verify.Config {
-	vc := p.DefaultVerify()
-	o := src.Verify
-	if o.Scheme != "" && o.Scheme != vc.Scheme {
-		vc = verify.Config{Scheme: o.Scheme}
-	}
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
-		}
-	}
-	set(&vc.Header, o.Header)
-	set(&vc.Algorithm, o.Algorithm)
-	set(&vc.Encoding, o.Encoding)
-	set(&vc.Prefix, o.Prefix)
-	set(&vc.TimestampHeader, o.TimestampHeader)
-	set(&vc.IDHeader, o.IDHeader)
-	set(&vc.Content, o.Content)
-	set(&vc.Param, o.Param)
-	vc.Secrets = src.Secrets
-	vc.Tolerance = src.Tolerance.Std()
-	return vc
-}
-
-// buildSources turns configured sources into ingest sources, checking what config cannot: the
-// platform exists, the scheme settings are complete, the name is a subject token, and the dedup
-// window covers the source's signature tolerance. It reports every problem at once.
+// buildSources turns configured sources into ingest sources. config.CheckPlatforms checks what
+// only the platforms know; the confirmers' problems are added to its, so every problem is
+// reported at once.
 func buildSources(cfg *config.Config, reg *platform.Registry) ([]ingest.Source, error) {
+	checked := cfg.CheckPlatforms(reg)
 	var out []ingest.Source
 	var errs []error
 	for i, src := range cfg.Sources {
 		path := fmt.Sprintf("sources[%d] (%s)", i, src.Name)
 		p, ok := reg.Lookup(src.Platform)
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s.platform: unknown platform %q (known: %v)", path, src.Platform, reg.Names()))
-			continue
+			continue // reported by CheckPlatforms
 		}
-		if err := subjects.ValidToken(src.Name); err != nil {
-			errs = append(errs, fmt.Errorf("%s.name: %w", path, err))
-		}
-		for name, typ := range src.Events {
-			if !envelope.Known(typ) {
-				errs = append(errs, fmt.Errorf("%s.events[%q]: %q is not a canonical type (known: %s)", path, name, typ, strings.Join(envelope.Types(), ", ")))
-			}
-		}
-		vc := verifyConfig(p, src)
+		vc := src.VerifyConfig(p)
 		v, err := verify.New(vc)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%s.verify: %w", path, err))
-			continue
-		}
-		if tol := verify.EffectiveTolerance(vc); tol > cfg.Stream.DuplicateWindow.Std() {
-			errs = append(errs, fmt.Errorf("%s: stream.duplicate_window %s is shorter than the signature tolerance %s: a request replayed inside the tolerance would be stored twice",
-				path, cfg.Stream.DuplicateWindow.Std(), tol))
+			continue // reported by CheckPlatforms
 		}
 		var confirmer ingest.Confirmer
 		if src.Confirm == "fetch" {
@@ -96,7 +55,12 @@ func buildSources(cfg *config.Config, reg *platform.Registry) ([]ingest.Source, 
 		out = append(out, ingest.Source{Name: src.Name, Preset: p, Verifier: v, MaxBody: maxBody, Events: src.Events,
 			RateLimit: rateLimit(src.RateLimit), SecretHeaders: secretHeaders(vc), Confirmer: confirmer, Offload: off})
 	}
-	if len(errs) > 0 {
+	switch {
+	case checked != nil && len(errs) > 0:
+		return nil, fmt.Errorf("%w\n%w", checked, errors.Join(errs...))
+	case checked != nil:
+		return nil, checked
+	case len(errs) > 0:
 		return nil, fmt.Errorf("%w: %w", config.ErrInvalid, errors.Join(errs...))
 	}
 	return out, nil

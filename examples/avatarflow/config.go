@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/avatarbus/avatarbus/router"
 )
 
 // defaultTransient matches the error texts of failed renders worth trying again: time-outs, rate
@@ -84,7 +86,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	var c Config
 	var transient, backoff, timeout, ttl, maxDeliveries string
 	fs.StringVar(&c.NATSURL, "nats-url", env("nats-url", natsDefault), "NATS server of avatarbus ($AVATARFLOW_NATS_URL, $NATS_URL)")
-	fs.StringVar(&c.Stream, "stream", env("stream", "AVATAR"), "stream avatarbus stores events in")
+	fs.StringVar(&c.Stream, "stream", env("stream", router.DefaultStream), "stream avatarbus stores events in")
 	fs.StringVar(&c.Name, "name", env("name", "avatarflow"), "prefix of the durable consumers and name of the handled-ids bucket")
 	fs.StringVar(&c.NotifyURL, "notify-url", env("notify-url", ""), "POST here for every finished video (e.g. your mailer)")
 	fs.StringVar(&c.RerenderURL, "rerender-url", env("rerender-url", ""), "POST here for a failed render whose error looks transient")

@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
+
+	"github.com/avatarbus/avatarbus/internal/redact"
 )
 
 // ConnConfig says how to reach an external NATS server or cluster.
@@ -120,7 +122,7 @@ func dialExternal(cfg ConnConfig, h connHandlers) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(cfg.URL, append(connOptions(cfg.Name, cfg.PingInterval, h), auth...)...)
 	if err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", RedactURL(cfg.URL), err)
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redact.URLs(cfg.URL), err)
 	}
 	return nc, nil
 }

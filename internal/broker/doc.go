@@ -5,5 +5,6 @@
 // it back. The object store bucket AVATAR_OBJECTS holds the payload values too large for an event
 // ([Objects.Put]; references are nats://<bucket>/<name>, see [ParseRef]).
 //
-// broker imports envelope and subjects of avatarbus and nothing else of it.
+// broker imports envelope, subjects, internal/record and internal/redact of avatarbus and
+// nothing else of it.
 package broker

@@ -13,11 +13,15 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/avatarbus/avatarbus/internal/record"
+
+	"github.com/avatarbus/avatarbus/subjects"
 )
 
 // ObjectsSuffix names the object store bucket of large payloads: stream name + ObjectsSuffix
 // (AVATAR_OBJECTS).
-const ObjectsSuffix = "_OBJECTS"
+const ObjectsSuffix = subjects.ObjectsSuffix
 
 // RefScheme starts every object reference: nats://<bucket>/<object name>. It names a JetStream
 // Object Store object; any NATS client with object store support reads it (bucket, then name).
@@ -40,13 +44,8 @@ type ObjectsConfig struct {
 	Timeout time.Duration
 }
 
-// ObjectRef is where a stored object is and what it holds.
-type ObjectRef struct {
-	URL    string // nats://<bucket>/<name>
-	Name   string
-	Size   int64
-	Digest string // the object store's "SHA-256=<base64url>"
-}
+// ObjectRef is where a stored object is and what it holds (package record).
+type ObjectRef = record.ObjectRef
 
 // Objects stores large payloads in a JetStream Object Store bucket.
 type Objects struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/internal/record"
 )
 
 // ErrUnavailable is returned (wrapped with the cause) when JetStream did not acknowledge a
@@ -25,12 +26,8 @@ const DefaultPublishTimeout = 1500 * time.Millisecond
 // JetStream stops answering; then a publish waits a quarter of its timeout for a free slot and fails.
 const DefaultMaxInFlight = 4096
 
-// Ack is JetStream's acknowledgement of a stored event.
-type Ack struct {
-	Stream    string
-	Seq       uint64
-	Duplicate bool // the id was already in the stream's duplicate window; nothing new was stored
-}
+// Ack is JetStream's acknowledgement of a stored event (package record).
+type Ack = record.Ack
 
 // Publisher publishes envelopes to one stream and waits for the ack.
 //

@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/avatarbus/avatarbus/internal/record"
 )
 
 // DefaultQuarantineTimeout bounds keeping one refused request when QuarantineConfig.Timeout is
@@ -62,31 +64,9 @@ func (q *QuarantineConfig) check() error {
 	return nil
 }
 
-// Refused is a request the ingest tier refused for its signature or timestamp (401), as it is
-// kept on the quarantine stream: enough to verify it again once a secret is fixed.
-type Refused struct {
-	Source     string    // the configured source name (the subject's last token)
-	Reason     string    // verify's reason code, e.g. signature_mismatch
-	Detail     string    // verify's explanation; it never holds secrets
-	RequestID  string    // the X-Request-Id the platform was answered with
-	ReceivedAt time.Time // when the request arrived: the time its timestamp was judged against
-	// Path is the URL path, without the query: the query string is never kept, because a token
-	// source's secret travels there.
-	Path string
-	// QueryDropped reports that the request had a query string, which was not kept.
-	QueryDropped bool
-	// Header holds the request's headers as they came, except that the values of secret carriers
-	// (Authorization, Cookie, a token source's header) are masked by the caller.
-	Header http.Header
-	Body   []byte // the raw body, byte for byte
-
-	// Set on a message read back when the request did not fit a NATS message whole (see fit).
-	// HeadersDropped lists the request headers left out ("X-Padding=60012, …"); BodyTruncatedFrom
-	// is the body's full length when Body is only its start, else 0. Either makes re-verification
-	// fail where the cut part was signed.
-	HeadersDropped    string
-	BodyTruncatedFrom int
-}
+// Refused is a request the ingest tier refused, as kept on the quarantine stream (see
+// package record, which both ingest and broker import).
+type Refused = record.Refused
 
 // Headers of a quarantined message. Request headers are kept under RequestHeaderPrefix so that
 // none of them can be read as a JetStream header (Nats-Msg-Id, Nats-Expected-Stream …) or collide
@@ -105,7 +85,7 @@ const (
 )
 
 // msg encodes r as a NATS message on subject.
-func (r *Refused) msg(subject string) *nats.Msg {
+func refusedMsg(r *Refused, subject string) *nats.Msg {
 	h := make(nats.Header, len(r.Header)+7)
 	for k, vs := range r.Header {
 		h[RequestHeaderPrefix+k] = append([]string(nil), vs...)
@@ -222,7 +202,7 @@ func (q *Quarantine) Keep(ctx context.Context, subject string, r *Refused) (uint
 	}
 	ctx, cancel := context.WithTimeout(ctx, q.timeout)
 	defer cancel()
-	m := r.msg(subject)
+	m := refusedMsg(r, subject)
 	fit(m, q.nc.MaxPayload())
 	ack, err := q.js.PublishMsg(ctx, m, jetstream.WithExpectStream(q.stream))
 	if err != nil {

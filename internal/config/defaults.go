@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/avatarbus/avatarbus/subjects"
+)
 
 // Defaults that are not visible in Default() because they apply to list items.
 const (
@@ -14,7 +18,7 @@ const (
 	MaxMaxBody = 256 * MiB
 	// ObjectsSuffix names the object store bucket of large payloads:
 	// stream.name + ObjectsSuffix (AVATAR_OBJECTS).
-	ObjectsSuffix = "_OBJECTS"
+	ObjectsSuffix = subjects.ObjectsSuffix
 	// DefaultRouteTimeout is a route's timeout when unset.
 	DefaultRouteTimeout = Duration(10 * time.Second)
 	// DefaultMaxDeliveries is a route's max_deliveries when unset.
@@ -28,7 +32,7 @@ const (
 	MinStorageFailureExit = Duration(10 * time.Second)
 	// QuarantineStreamSuffix names the quarantine stream when quarantine.stream is empty:
 	// stream.name + QuarantineStreamSuffix.
-	QuarantineStreamSuffix = "_QUARANTINE"
+	QuarantineStreamSuffix = subjects.QuarantineStreamSuffix
 	// MinMaxHeaderBytes and MaxMaxHeaderBytes bound http.max_header_bytes.
 	MinMaxHeaderBytes = 1 * KiB
 	MaxMaxHeaderBytes = 1 * MiB
@@ -70,8 +74,8 @@ func Default() Config {
 			StorageFailureExit: Duration(2 * time.Minute),
 		},
 		Stream: Stream{
-			Name:            "AVATAR",
-			SubjectPrefix:   "avatar",
+			Name:            subjects.DefaultStream,
+			SubjectPrefix:   subjects.CanonicalRoot,
 			Replicas:        1,
 			MaxAge:          Duration(720 * time.Hour),
 			DuplicateWindow: Duration(48 * time.Hour),

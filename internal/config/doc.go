@@ -43,7 +43,9 @@
 // later (for example on SIGHUP). Secret values never appear in error
 // messages, and [Config.Redacted] gives a copy that is safe to print.
 //
-// Semantic checks that need knowledge of platforms, verification schemes or
-// the canonical event catalogue are done by the packages that own them; this
-// package imports nothing else from avatarbus.
+// Checks that need the platforms, the verification schemes or the canonical
+// event catalogue ask the packages that own them: [Config.CheckPlatforms]
+// (platform, verify, envelope), the scheme list (verify.Schemes), subject
+// tokens and default stream names (subjects), URL masking (internal/redact).
+// config imports those and nothing else from avatarbus.
 package config

@@ -137,7 +137,7 @@ func TestInvalidFiles(t *testing.T) {
 			`sources[1].name: duplicate of sources[0]`,
 			`sources[1].secrets[1]: empty secret`,
 			`sources[2].name: "Bad Name" must match ^[a-z0-9][a-z0-9_-]{0,62}$`,
-			`sources[2].verify.scheme: "rot13" is not one of standardwebhooks, elevenlabs, synthesia, hmac, token, none`,
+			`sources[2].verify.scheme: "rot13" is not one of elevenlabs, hmac, none, standardwebhooks, synthesia, token`,
 			`sources[2].verify.algorithm: "md5" is not one of sha256, sha512`,
 			`sources[2].verify.encoding: "base32" is not one of hex, base64`,
 			`sources[2].verify.content: "everything" is not one of body, timestamp.body, id.timestamp.body`,

@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/avatarbus/avatarbus/internal/redact"
 )
 
 // redactedValue replaces secrets in Redacted copies.
@@ -186,38 +187,14 @@ func (c *Config) Redacted() Config {
 			*s.p = redactedValue
 		}
 	}
-	out.NATS.URL = redactURLs(out.NATS.URL)
+	out.NATS.URL = redact.URLs(out.NATS.URL)
 	for i := range out.Sources {
 		if out.Sources[i].API != nil {
-			out.Sources[i].API.Base = redactURLs(out.Sources[i].API.Base)
+			out.Sources[i].API.Base = redact.URLs(out.Sources[i].API.Base)
 		}
 	}
 	for i := range out.Routes {
-		out.Routes[i].URL = redactURLs(out.Routes[i].URL)
+		out.Routes[i].URL = redact.URLs(out.Routes[i].URL)
 	}
 	return out
-}
-
-// redactURLs masks the user information of each comma-separated URL in s.
-func redactURLs(s string) string {
-	if s == "" || !strings.Contains(s, "@") {
-		return s
-	}
-	parts := strings.Split(s, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil || u.User == nil {
-			if err != nil {
-				parts[i] = redactedValue
-			}
-			continue
-		}
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		} else {
-			u.User = url.User("xxxxx")
-		}
-		parts[i] = u.String()
-	}
-	return strings.Join(parts, ",")
 }

@@ -11,6 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/avatarbus/avatarbus/internal/redact"
+
+	"github.com/avatarbus/avatarbus/verify"
 )
 
 // ErrInvalid is wrapped by every error about the configuration's content.
@@ -33,7 +37,6 @@ func invalid(problems []error) error {
 var (
 	logLevels  = []string{"trace", "debug", "info", "warn", "error"}
 	logFormats = []string{"json", "console"}
-	schemes    = []string{"standardwebhooks", "elevenlabs", "synthesia", "hmac", "token", "none"}
 	algorithms = []string{"sha256", "sha512"}
 	encodings  = []string{"hex", "base64"}
 	contents   = []string{"body", "timestamp.body", "id.timestamp.body"}
@@ -102,7 +105,7 @@ func (k *checker) hostPort(path, addr string) {
 func (k *checker) httpURL(path, s string) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		k.add(path, "%q must be an absolute http or https URL", redactURLs(s))
+		k.add(path, "%q must be an absolute http or https URL", redact.URLs(s))
 	}
 }
 
@@ -141,10 +144,10 @@ func (c *Config) checkTracing(k *checker) {
 	if e := t.Endpoint; e != "" {
 		if strings.Contains(e, "://") {
 			if u, err := url.Parse(e); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				k.add("tracing.endpoint", "%q must be host:port or an absolute http or https URL", redactURLs(e))
+				k.add("tracing.endpoint", "%q must be host:port or an absolute http or https URL", redact.URLs(e))
 			}
 		} else if _, _, err := net.SplitHostPort(e); err != nil {
-			k.add("tracing.endpoint", "%q must be host:port or an absolute http or https URL", redactURLs(e))
+			k.add("tracing.endpoint", "%q must be host:port or an absolute http or https URL", redact.URLs(e))
 		}
 	}
 }
@@ -171,11 +174,11 @@ func (c *Config) checkNATS(k *checker) {
 		pu, err := url.Parse(s)
 		switch {
 		case err != nil:
-			k.add(p, "%q is not a URL", redactURLs(u))
+			k.add(p, "%q is not a URL", redact.URLs(u))
 		case pu.Scheme != "nats" && pu.Scheme != "tls" && pu.Scheme != "ws" && pu.Scheme != "wss":
-			k.add(p, "%q: scheme must be nats, tls, ws or wss", redactURLs(u))
+			k.add(p, "%q: scheme must be nats, tls, ws or wss", redact.URLs(u))
 		case pu.Host == "":
-			k.add(p, "%q has no host", redactURLs(u))
+			k.add(p, "%q has no host", redact.URLs(u))
 		}
 	}
 	e := &n.Embedded
@@ -284,7 +287,7 @@ func (c *Config) checkSources(k *checker) {
 		}
 
 		v := &s.Verify
-		k.oneOf(p+".verify.scheme", v.Scheme, true, schemes)
+		k.oneOf(p+".verify.scheme", v.Scheme, true, verify.Schemes())
 		k.oneOf(p+".verify.algorithm", v.Algorithm, true, algorithms)
 		k.oneOf(p+".verify.encoding", v.Encoding, true, encodings)
 		k.oneOf(p+".verify.content", v.Content, true, contents)

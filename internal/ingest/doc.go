@@ -19,6 +19,7 @@
 // referred to from the event (package offload); an object that cannot be stored gives 503 and
 // nothing is published.
 //
-// ingest is the only package that imports Echo. It declares the Publisher it needs; package broker
-// provides the JetStream one.
+// ingest is the only package that imports Echo. It declares the Publisher, Quarantine and object
+// store it needs in the types of package record, and never imports package broker, which provides
+// the JetStream ones (cmd/avatarbus wires them; test/arch checks the arrow).
 package ingest

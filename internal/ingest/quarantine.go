@@ -8,7 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/avatarbus/avatarbus/internal/broker"
+	"github.com/avatarbus/avatarbus/internal/record"
 	"github.com/avatarbus/avatarbus/verify"
 )
 
@@ -22,7 +22,7 @@ import (
 // rate-limited requests (429) are not: anyone can send those in any amount, and keeping them
 // would let strangers fill the quarantine with junk and push out the requests worth re-checking.
 type Quarantine interface {
-	Keep(ctx context.Context, subject string, r *broker.Refused) (seq uint64, err error)
+	Keep(ctx context.Context, subject string, r *record.Refused) (seq uint64, err error)
 }
 
 // alwaysMasked are the headers whose values are secrets whatever the source: they never reach
@@ -58,7 +58,7 @@ func (s *Server) quarantine(c echo.Context, ep *endpoint, verr error, body []byt
 			header[h] = masked
 		}
 	}
-	r := &broker.Refused{
+	r := &record.Refused{
 		Source:       src.Name,
 		Reason:       verify.ReasonOf(verr),
 		RequestID:    requestID(c),

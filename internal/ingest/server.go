@@ -16,9 +16,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/avatarbus/avatarbus/envelope"
-	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/metrics"
 	"github.com/avatarbus/avatarbus/internal/offload"
+	"github.com/avatarbus/avatarbus/internal/record"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
@@ -26,7 +26,7 @@ import (
 
 // Publisher stores an event and reports JetStream's ack. An error means the event is not stored.
 type Publisher interface {
-	Publish(ctx context.Context, subject string, ev *envelope.Event) (broker.Ack, error)
+	Publish(ctx context.Context, subject string, ev *envelope.Event) (record.Ack, error)
 }
 
 // TracerName is the instrumentation scope of the ingest spans.

@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/avatarbus/avatarbus/envelope"
-	"github.com/avatarbus/avatarbus/internal/broker"
+	"github.com/avatarbus/avatarbus/internal/record"
 )
 
 // Span names of the pipeline: one server span per request, a child per step (docs/tracing.md).
@@ -120,7 +120,7 @@ func describeEvent(span trace.Span, ev *envelope.Event, subject string) {
 }
 
 // describeAck records JetStream's ack on the publish span (as the ack event) and the request span.
-func describeAck(req, pub trace.Span, ack broker.Ack) {
+func describeAck(req, pub trace.Span, ack record.Ack) {
 	if !pub.IsRecording() && !req.IsRecording() {
 		return
 	}

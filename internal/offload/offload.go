@@ -17,13 +17,13 @@ import (
 	"slices"
 
 	"github.com/avatarbus/avatarbus/envelope"
-	"github.com/avatarbus/avatarbus/internal/broker"
+	"github.com/avatarbus/avatarbus/internal/record"
 	"github.com/avatarbus/avatarbus/platform"
 )
 
 // Store keeps objects; *broker.Objects is the one avatarbus uses.
 type Store interface {
-	Put(ctx context.Context, name, contentType string, data []byte) (broker.ObjectRef, error)
+	Put(ctx context.Context, name, contentType string, data []byte) (record.ObjectRef, error)
 }
 
 // Headroom is what a message needs beside the envelope: the NATS/1.0 header block with

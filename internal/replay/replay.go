@@ -37,7 +37,7 @@ const (
 
 // Defaults of a Selection.
 const (
-	DefaultStream = "AVATAR"
+	DefaultStream = subjects.DefaultStream
 	DefaultPrefix = subjects.CanonicalRoot
 )
 

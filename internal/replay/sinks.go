@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/avatarbus/avatarbus/deliver"
+	"github.com/avatarbus/avatarbus/subjects"
 )
 
 // JSONLine returns data, one JSON value, as one line of JSONL without the newline: the bytes as
@@ -101,7 +102,7 @@ func (s *subjectSink) Write(ctx context.Context, m Message) error {
 	if id := originalID(m); id != "" {
 		h.Set(jetstream.MsgIDHeader, "replay:"+id)
 	}
-	msg := &nats.Msg{Subject: s.prefix + "." + m.Subject, Header: h, Data: m.Data}
+	msg := &nats.Msg{Subject: subjects.Under(s.prefix, m.Subject), Header: h, Data: m.Data}
 	if err := s.nc.PublishMsg(msg); err != nil {
 		return fmt.Errorf("publish on %s: %w", msg.Subject, err)
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 // StreamName is the stream a Stack stores into.
-const StreamName = "AVATAR"
+const StreamName = subjects.DefaultStream
 
 // Test secrets of the sources a Stack serves. They exist only here.
 const (

@@ -23,6 +23,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/avatarbus/avatarbus/verify"
+
+	"github.com/avatarbus/avatarbus/subjects"
 )
 
 // row is one line of the report.
@@ -512,7 +514,7 @@ func natsPurge(ctx context.Context, e *env) (string, bool) {
 	js, _ := jetstream.New(nc)
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	s, err := js.Stream(pctx, "AVATAR")
+	s, err := js.Stream(pctx, subjects.DefaultStream)
 	if err != nil {
 		return "stream not reachable (" + err.Error() + ")", true
 	}
