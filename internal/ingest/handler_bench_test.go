@@ -24,14 +24,6 @@ import (
 	"github.com/avatarbus/avatarbus/verify"
 )
 
-// ackPublisher acknowledges every event at once, as a new message: the handler's own cost, without
-// JetStream.
-type ackPublisher struct{ seq atomic.Uint64 }
-
-func (p *ackPublisher) Publish(context.Context, string, *envelope.Event) (broker.Ack, error) {
-	return broker.Ack{Stream: "AVATAR", Seq: p.seq.Add(1)}, nil
-}
-
 // benchRequests pre-signs n Standard Webhooks requests of about 1 KiB with unique webhook-ids, so
 // that the timed loop measures the server, not the signing.
 func benchRequests(b *testing.B, n int) []benchRequest {
@@ -97,7 +89,7 @@ func serve(b *testing.B, h http.Handler, r benchRequest) {
 // (routing, middleware, body, verify, normalize, subject, metrics, answer) with a publisher that
 // acknowledges at once.
 func BenchmarkHandler(b *testing.B) {
-	h := benchServer(b, &ackPublisher{})
+	h := benchServer(b, &fakePublisher{})
 	reqs := benchRequests(b, 1024)
 	b.ReportAllocs()
 	i := 0
