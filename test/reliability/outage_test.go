@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/test/reliability"
 )
 
@@ -32,7 +33,7 @@ func TestBrokerOutageUnderLoad(t *testing.T) {
 		w.up = time.Now()
 		srv = brokertest.RunWithOptions(t, opts)
 		outages = append(outages, w)
-		waitFor(t, 15*time.Second, "2xx after the server came back", func() bool { return load.okSince(w.up) > 0 })
+		waitfor.Cond(t, 15*time.Second, func() bool { return load.okSince(w.up) > 0 }, "2xx after the server came back")
 		t.Logf("round %d: down %s; first store %s after the restart", round, downFor, recoveredAfter(load, w.up))
 	}
 	time.Sleep(upFor)

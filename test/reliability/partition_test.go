@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/test/reliability"
 )
 
@@ -25,7 +26,7 @@ func TestSilentPartition(t *testing.T) {
 	st := startStack(t, reliability.StackConfig{NATSURL: "nats://" + link.Addr(), Replicas: 3, PublishTimeout: publishTimeout,
 		PingInterval: 500 * time.Millisecond})
 	js := jetStream(t, c.URLs())
-	waitFor(t, 20*time.Second, "stream leader elected", func() bool { return c.StreamLeader(reliability.StreamName) >= 0 })
+	waitfor.Cond(t, 20*time.Second, func() bool { return c.StreamLeader(reliability.StreamName) >= 0 }, "stream leader elected")
 
 	load := startLoad(&reliability.Load{URL: st.URL, Prefix: "partition", Workers: 4})
 	phase := bounded(2*time.Second, 10*time.Second)
@@ -35,7 +36,7 @@ func TestSilentPartition(t *testing.T) {
 	}
 	link.Cut()
 	cut := time.Now()
-	waitFor(t, 20*time.Second, "2xx while the partition lasts (failover to another node)", func() bool { return load.okSince(cut.Add(time.Second)) > 0 })
+	waitfor.Cond(t, 20*time.Second, func() bool { return load.okSince(cut.Add(time.Second)) > 0 }, "2xx while the partition lasts (failover to another node)")
 	t.Logf("partitioned from node 0; stores resumed after %s", recoveredAfter(load, cut))
 	time.Sleep(phase)
 	link.Heal()
@@ -66,7 +67,7 @@ func TestClusterPartition(t *testing.T) {
 	const publishTimeout = time.Second
 	startStack(t, reliability.StackConfig{NATSURL: c.URLs(), Replicas: 3, PublishTimeout: publishTimeout}) // creates the stream
 	js := jetStream(t, c.URLs())
-	waitFor(t, 20*time.Second, "stream leader elected", func() bool { return c.StreamLeader(reliability.StreamName) >= 0 })
+	waitfor.Cond(t, 20*time.Second, func() bool { return c.StreamLeader(reliability.StreamName) >= 0 }, "stream leader elected")
 	leader := c.StreamLeader(reliability.StreamName)
 	majorityNode := (leader + 1) % 3
 	majority := startStack(t, reliability.StackConfig{NATSURL: c.ClientURL(majorityNode), Replicas: 3, PublishTimeout: publishTimeout})
@@ -78,14 +79,14 @@ func TestClusterPartition(t *testing.T) {
 	time.Sleep(phase)
 	c.Partition(leader)
 	cut := time.Now()
-	waitFor(t, 30*time.Second, "2xx on the majority side while the partition lasts", func() bool {
+	waitfor.Cond(t, 30*time.Second, func() bool {
 		return loadA.okSince(cut.Add(publishTimeout)) > 0
-	})
+	}, "2xx on the majority side while the partition lasts")
 	t.Logf("leader %s cut off; the majority (%s) stored again after %s", c.Name(leader), c.Name(majorityNode), recoveredAfter(loadA, cut.Add(publishTimeout)))
 	time.Sleep(phase)
 	c.Heal(leader)
 	healed := time.Now()
-	waitFor(t, 30*time.Second, "2xx on the former minority side after the partition healed", func() bool { return loadB.okSince(healed) > 0 })
+	waitfor.Cond(t, 30*time.Second, func() bool { return loadB.okSince(healed) > 0 }, "2xx on the former minority side after the partition healed")
 	t.Logf("partition healed; %s's avatarbus stored again after %s", c.Name(leader), recoveredAfter(loadB, healed))
 	time.Sleep(phase)
 	resultsA, resultsB := loadA.stop(), loadB.stop()
