@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/verify"
 )
 
@@ -179,14 +180,9 @@ func httpGet(t *testing.T, url string) httpAnswer {
 	return httpAnswer{resp.StatusCode, string(b)}
 }
 
-// eventually polls cond until it holds, failing with what after timeout.
+// eventually is waitfor.Cond, kept under its old name for the tests that cmdthin is moving
+// (dlq_test.go); new tests call waitfor.Cond.
 func eventually(t *testing.T, timeout time.Duration, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval, not an assertion
-	}
+	waitfor.Cond(t, timeout, cond, what)
 }
