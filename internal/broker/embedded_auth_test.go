@@ -145,6 +145,9 @@ func TestReadCredentialsRefusesBadFiles(t *testing.T) {
 // user reads, creates, uses and deletes consumers; it never publishes to the stream, purges,
 // deletes or updates it. Anonymous clients are refused.
 func TestEmbeddedPermissions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("tries every action as each user (~6 s); skipped under -short")
+	}
 	b := open(t, embeddedConfig(t.TempDir()))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

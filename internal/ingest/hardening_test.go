@@ -29,6 +29,9 @@ import (
 // signed request a second, never sees a 429. The flood itself is mostly answered 429, and what
 // it is answered 401 for stays within the unverified budget.
 func TestUnverifiedFloodLeavesSignedSenderUnlimited(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a seconds-long flood; skipped under -short")
+	}
 	t.Parallel()
 	st := startStack(t, stackOptions{quarantine: true, level: zerolog.InfoLevel,
 		limits: map[string]*ingest.RateLimit{"acme": {RPS: 2, Burst: 4}}})
@@ -91,6 +94,9 @@ func TestUnverifiedFloodLeavesSignedSenderUnlimited(t *testing.T) {
 // TestOutage503LinesAreSampled: during a JetStream outage every request is answered 503, but the
 // log gets a line now and then, like the 429s, not one line per request.
 func TestOutage503LinesAreSampled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 2-second flood; skipped under -short")
+	}
 	t.Parallel()
 	srv := brokertest.RunWithOptions(t, brokertest.Options(t.TempDir()))
 	st := startStack(t, stackOptions{srv: srv, publishTimeout: 200 * time.Millisecond, level: zerolog.InfoLevel})
@@ -139,6 +145,9 @@ func heapInUse() uint64 {
 // without the budget every body is buffered (600 MiB and more). Meanwhile a genuine signed
 // request, retrying on 503 after Retry-After as the platforms do, is stored.
 func TestBodyBytesInFlightAreBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("600 senders of 1 MiB; skipped under -short")
+	}
 	// Not parallel: it measures the process's heap, which other tests would grow.
 	const (
 		senders = 600
