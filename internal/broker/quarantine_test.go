@@ -23,6 +23,7 @@ func quarantineConfig() *broker.QuarantineConfig {
 }
 
 func TestQuarantineKeepsARefusedRequestAndReadsItBack(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(), Quarantine: quarantineConfig()})
 	ctx := context.Background()
@@ -85,6 +86,7 @@ func TestQuarantineKeepsARefusedRequestAndReadsItBack(t *testing.T) {
 }
 
 func TestQuarantineFailsFastAndBounded(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	q := quarantineConfig()
 	q.Timeout = 200 * time.Millisecond
@@ -125,6 +127,7 @@ func TestQuarantineFailsFastAndBounded(t *testing.T) {
 }
 
 func TestQuarantineOffAndInvalid(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig()})
 	if q := b.Quarantine(); q != nil {
@@ -142,6 +145,7 @@ func TestQuarantineOffAndInvalid(t *testing.T) {
 }
 
 func TestRefusedFromMsgRefusesOtherMessages(t *testing.T) {
+	t.Parallel()
 	if _, err := broker.RefusedFromMsg(nats.Header{"Content-Type": {"application/json"}}, []byte("{}")); !errors.Is(err, broker.ErrNotQuarantined) {
 		t.Fatalf("err = %v", err)
 	}
