@@ -15,6 +15,7 @@ import (
 
 	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 )
 
 func quarantineConfig() *broker.QuarantineConfig {
@@ -114,10 +115,7 @@ func TestQuarantineFailsFastAndBounded(t *testing.T) {
 	})
 	t.Run("disconnected", func(t *testing.T) {
 		brokertest.Stop(srv)
-		deadline := time.Now().Add(5 * time.Second)
-		for b.Conn.IsConnected() && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitfor.Cond(t, 5*time.Second, func() bool { return !b.Conn.IsConnected() }, "the client to see the server gone")
 		start := time.Now()
 		_, err := b.Quarantine().Keep(ctx, "quarantine.avatar.acme", &broker.Refused{Source: "acme"})
 		if !errors.Is(err, broker.ErrUnavailable) || time.Since(start) > 50*time.Millisecond {
