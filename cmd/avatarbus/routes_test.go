@@ -180,8 +180,8 @@ func httpGet(t *testing.T, url string) httpAnswer {
 	return httpAnswer{resp.StatusCode, string(b)}
 }
 
-// eventually is waitfor.Cond, kept under its old name for the tests that cmdthin is moving
-// (dlq_test.go); new tests call waitfor.Cond.
+// eventually is waitfor.Cond under its old name, for its callers in routes_test.go,
+// forward_test.go and dlq_test.go (which another change is moving); new tests call waitfor.Cond.
 func eventually(t *testing.T, timeout time.Duration, cond func() bool, what string) {
 	t.Helper()
 	waitfor.Cond(t, timeout, cond, what)
