@@ -152,7 +152,7 @@ func postVideos(t *testing.T, url string, from, to int) {
 func (rc *receiver) checkEachOnce(t *testing.T, events int, wait, settle time.Duration) {
 	t.Helper()
 	eventually(t, wait, func() bool { got, _ := rc.snapshot(); return len(got) == events }, "every event delivered")
-	time.Sleep(settle)
+	time.Sleep(settle) // room for a wrong redelivery to show
 	got, bad := rc.snapshot()
 	if len(bad) > 0 {
 		t.Fatalf("deliveries failed the receiver's checks: %v", bad)

@@ -254,7 +254,7 @@ func TestSlowlorisIsCutByReadHeaderTimeout(t *testing.T) {
 			if _, err := conn.Write([]byte("X")); err != nil {
 				break
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond) // the slow client's pace: the behaviour under test
 		}
 		cut <- time.Since(start)
 	}()

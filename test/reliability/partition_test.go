@@ -30,7 +30,7 @@ func TestSilentPartition(t *testing.T) {
 
 	load := startLoad(&reliability.Load{URL: st.URL, Prefix: "partition", Workers: 4})
 	phase := bounded(2*time.Second, 10*time.Second)
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	if load.okSince(time.Time{}) == 0 {
 		t.Fatal("no 2xx before the partition")
 	}
@@ -38,10 +38,10 @@ func TestSilentPartition(t *testing.T) {
 	cut := time.Now()
 	waitfor.Cond(t, 20*time.Second, func() bool { return load.okSince(cut.Add(time.Second)) > 0 }, "2xx while the partition lasts (failover to another node)")
 	t.Logf("partitioned from node 0; stores resumed after %s", recoveredAfter(load, cut))
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	link.Heal()
 	healed := time.Now()
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	if load.okSince(healed) == 0 {
 		t.Fatal("no 2xx after the partition healed")
 	}
@@ -76,19 +76,19 @@ func TestClusterPartition(t *testing.T) {
 	loadA := startLoad(&reliability.Load{URL: majority.URL, Prefix: "majority", Workers: 3})
 	loadB := startLoad(&reliability.Load{URL: minority.URL, Prefix: "minority", Workers: 3})
 	phase := bounded(2*time.Second, 10*time.Second)
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	c.Partition(leader)
 	cut := time.Now()
 	waitfor.Cond(t, 30*time.Second, func() bool {
 		return loadA.okSince(cut.Add(publishTimeout)) > 0
 	}, "2xx on the majority side while the partition lasts")
 	t.Logf("leader %s cut off; the majority (%s) stored again after %s", c.Name(leader), c.Name(majorityNode), recoveredAfter(loadA, cut.Add(publishTimeout)))
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	c.Heal(leader)
 	healed := time.Now()
 	waitfor.Cond(t, 30*time.Second, func() bool { return loadB.okSince(healed) > 0 }, "2xx on the former minority side after the partition healed")
 	t.Logf("partition healed; %s's avatarbus stored again after %s", c.Name(leader), recoveredAfter(loadB, healed))
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	resultsA, resultsB := loadA.stop(), loadB.stop()
 
 	// Cut off from the majority, nothing sent to the old leader after the cut can be stored.
