@@ -443,8 +443,9 @@ func TestSlowClients(t *testing.T) {
 		wg.Go(func() { drip("headers", "POST /webhooks/load HTTP/1.1\r\nHost: x\r\nX-Slow: ") })
 		wg.Go(func() { drip("body", head.String()) })
 	}
-	time.Sleep(200 * time.Millisecond) // the slow clients connect first; they are what follows runs among
-	for i := range 20 {                // the server keeps serving meanwhile
+	// The slow clients connect first; they are what the requests below run among.
+	time.Sleep(200 * time.Millisecond)
+	for i := range 20 { // the server keeps serving meanwhile
 		a := send(t, signed(t, st, reliability.LoadSource, fmt.Sprintf("during-slow-%d", i), body))
 		expect(t, "a normal request among slow clients", a, 200, "stored")
 	}
