@@ -1,8 +1,11 @@
 # Targets CI and developers call; see README.md.
-.PHONY: test test-long fmt vet golden fuzz soak bench attack run docs
+.PHONY: test test-short test-long fmt vet golden fuzz soak bench attack run docs
 
 test:        ## the README's test command
 	go test -race ./...
+
+test-short:  ## the inner loop, under 60 s on two cores: no floods, builds or clusters (TESTING.md)
+	go test -short ./...
 
 test-long:   ## the long reliability runs (~16 minutes)
 	go test ./test/reliability -long -timeout 40m

@@ -3,6 +3,7 @@ package router_test
 import (
 	"context"
 	"errors"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -40,7 +41,7 @@ func deadLettered(t *testing.T, b *bus) []string {
 	for _, s := range crm {
 		b.deadLetter("dlq." + s)
 	}
-	eventually(t, 5*time.Second, func() bool { return b.deadLetterCount() == 3 }, "three dead letters")
+	waitfor.Cond(t, 5*time.Second, func() bool { return b.deadLetterCount() == 3 }, "three dead letters")
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func deadLettered(t *testing.T, b *bus) []string {
 	if _, err := b.js.PublishMsg(ctx, &nats.Msg{Subject: "dlq." + subj, Data: []byte("stray")}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, func() bool { return b.deadLetterCount() == 5 }, "five messages in the DLQ")
+	waitfor.Cond(t, 5*time.Second, func() bool { return b.deadLetterCount() == 5 }, "five messages in the DLQ")
 	return ids
 }
 

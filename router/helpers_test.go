@@ -14,6 +14,7 @@ import (
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/router"
 	"github.com/avatarbus/avatarbus/subjects"
 )
@@ -151,7 +152,7 @@ func (b *bus) consumerInfo(durable string) *jetstream.ConsumerInfo {
 // waitSettled waits until durable has nothing pending or unacknowledged.
 func (b *bus) waitSettled(durable string) {
 	b.t.Helper()
-	eventually(b.t, 5*time.Second, func() bool {
+	waitfor.Cond(b.t, 5*time.Second, func() bool {
 		info := b.consumerInfo(durable)
 		return info.NumPending == 0 && info.NumAckPending == 0 && info.NumRedelivered == 0
 	}, "consumer "+durable+" to have nothing pending")
@@ -161,7 +162,7 @@ func (b *bus) waitSettled(durable string) {
 func (b *bus) deadLetter(subject string) *jetstream.RawStreamMsg {
 	b.t.Helper()
 	var msg *jetstream.RawStreamMsg
-	eventually(b.t, 5*time.Second, func() bool {
+	waitfor.Cond(b.t, 5*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		s, err := b.js.Stream(ctx, dlqStream)
@@ -188,18 +189,6 @@ func (b *bus) deadLetterCount() uint64 {
 		b.t.Fatal(err)
 	}
 	return info.State.Msgs
-}
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, cond func() bool, what string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // deliveries records what a handler saw, safe for concurrent use.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/avatarbus/avatarbus/deliver"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/router"
 	"github.com/avatarbus/avatarbus/verify"
 )
@@ -90,6 +91,7 @@ func (rc *receiver) route(t *testing.T) router.HandlerFunc {
 }
 
 func TestHTTPRoute(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		retryAfter string
@@ -117,7 +119,7 @@ func TestHTTPRoute(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.run(r)
-			eventually(t, 10*time.Second, func() bool { return len(rc.requests()) >= 2 }, "the second request")
+			waitfor.Cond(t, 10*time.Second, func() bool { return len(rc.requests()) >= 2 }, "the second request")
 			b.waitSettled("http")
 			time.Sleep(200 * time.Millisecond) // a delivery after the 2xx would show
 			got := rc.requests()
@@ -165,6 +167,7 @@ func TestHTTPRoute(t *testing.T) {
 // TestHTTPRouteHonoursContext checks that an attempt ends with the handler's context (the ack
 // wait), not only with the target's timeout.
 func TestHTTPRouteHonoursContext(t *testing.T) {
+	t.Parallel()
 	block := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-block }))
 	defer srv.Close()

@@ -15,6 +15,7 @@ import (
 )
 
 func TestNewRefusesInvalidOptions(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	tests := []struct {
 		name   string
@@ -62,6 +63,7 @@ func TestNewRefusesInvalidOptions(t *testing.T) {
 }
 
 func TestHandleRefusesInvalidArguments(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	ok := func(context.Context, router.Event) error { return nil }
 	r := b.router()
@@ -114,6 +116,7 @@ func TestHandleRefusesInvalidArguments(t *testing.T) {
 }
 
 func TestHTTPRouteRefusesInvalidTargets(t *testing.T) {
+	t.Parallel()
 	for _, tgt := range []deliver.Target{
 		{},
 		{URL: "ftp://example.test/hook"},

@@ -17,12 +17,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/router"
 )
 
 const subject = "avatar.video.completed.acme"
 
 func TestAckOnSuccess(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	const n = 50
 	want := map[string]bool{}
@@ -44,7 +46,7 @@ func TestAckOnSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run(r)
-	eventually(t, 10*time.Second, func() bool { return seen.distinct() == n }, "50 distinct events")
+	waitfor.Cond(t, 10*time.Second, func() bool { return seen.distinct() == n }, "50 distinct events")
 	b.waitSettled("ack")
 	time.Sleep(100 * time.Millisecond) // room for a wrong redelivery to show
 	if d := seen.duplicates(); len(d) > 0 {
@@ -68,6 +70,7 @@ func TestAckOnSuccess(t *testing.T) {
 }
 
 func TestConsumerAndDeadLetterStreamConfig(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	r := b.router(router.WithAckWait(7*time.Second), router.WithMaxDeliveries(4))
 	if err := r.Handle("avatar.>", "cfg", func(context.Context, router.Event) error { return nil },
@@ -76,7 +79,7 @@ func TestConsumerAndDeadLetterStreamConfig(t *testing.T) {
 	}
 	b.run(r)
 	var info *jetstream.ConsumerInfo
-	eventually(t, 5*time.Second, func() bool {
+	waitfor.Cond(t, 5*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		c, err := b.js.Consumer(ctx, stream, "cfg")
@@ -104,6 +107,7 @@ func TestConsumerAndDeadLetterStreamConfig(t *testing.T) {
 }
 
 func TestRetryWithBackoff(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	b.publish("retry")
 	seen := newDeliveries()
@@ -118,9 +122,9 @@ func TestRetryWithBackoff(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run(r)
-	eventually(t, 10*time.Second, func() bool { return seen.total() >= 3 }, "3 deliveries")
+	waitfor.Cond(t, 10*time.Second, func() bool { return seen.total() >= 3 }, "3 deliveries")
 	b.waitSettled("retry")
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // room for a wrong extra delivery to show
 	evs, times := seen.snapshot()
 	if len(evs) != 3 {
 		t.Fatalf("deliveries: %d, want 3", len(evs))
@@ -140,6 +144,7 @@ func TestRetryWithBackoff(t *testing.T) {
 }
 
 func TestDeadLetter(t *testing.T) {
+	t.Parallel()
 	t.Run("AfterMaxDeliveries", func(t *testing.T) {
 		b := newBus(t)
 		subj, body, seq := b.publish("doomed")
@@ -190,7 +195,7 @@ func TestDeadLetter(t *testing.T) {
 		msg := b.deadLetter("dlq." + subj)
 		checkDeadLetter(t, msg, body, "no media url", "dlq-perm", subj, seq, 1)
 		b.waitSettled("dlq-perm")
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // room for a wrong redelivery to show
 		if n := seen.total(); n != 1 {
 			t.Fatalf("handler ran %d times, want 1", n)
 		}
@@ -284,6 +289,7 @@ func checkDeadLetter(t *testing.T, msg *jetstream.RawStreamMsg, body []byte, rea
 }
 
 func TestReadDeadLetterRefusesOtherMessages(t *testing.T) {
+	t.Parallel()
 	for _, h := range []nats.Header{
 		{},
 		{router.HeaderDeadLetterConsumer: {"route-crm"}},
@@ -296,6 +302,7 @@ func TestReadDeadLetterRefusesOtherMessages(t *testing.T) {
 }
 
 func TestRetryAfter(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	b.publish("busy")
 	seen := newDeliveries()
@@ -310,7 +317,7 @@ func TestRetryAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run(r)
-	eventually(t, 10*time.Second, func() bool { return seen.total() >= 2 }, "the redelivery")
+	waitfor.Cond(t, 10*time.Second, func() bool { return seen.total() >= 2 }, "the redelivery")
 	b.waitSettled("retry-after")
 	_, times := seen.snapshot()
 	gap := times[1].Sub(times[0])
@@ -324,6 +331,7 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestRestartWithoutLossOrDuplicates(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	const n = 200
 	for i := range n {
@@ -333,7 +341,7 @@ func TestRestartWithoutLossOrDuplicates(t *testing.T) {
 	half := make(chan struct{})
 	var once sync.Once
 	handler := func(_ context.Context, ev router.Event) error {
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond) // the handler's work
 		seen.add(ev)
 		if seen.distinct() >= n/2 {
 			once.Do(func() { close(half) })
@@ -364,9 +372,9 @@ func TestRestartWithoutLossOrDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run(r2)
-	eventually(t, 10*time.Second, func() bool { return seen.distinct() == n }, "all 200 events")
+	waitfor.Cond(t, 10*time.Second, func() bool { return seen.distinct() == n }, "all 200 events")
 	b.waitSettled("restart")
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // room for a wrong redelivery to show
 	if d := seen.duplicates(); len(d) > 0 {
 		t.Fatalf("ids handled more than once: %v", d)
 	}
@@ -376,6 +384,7 @@ func TestRestartWithoutLossOrDuplicates(t *testing.T) {
 }
 
 func TestConcurrencyBound(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	const n = 16
 	for i := range n {
@@ -393,7 +402,7 @@ func TestConcurrencyBound(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // the handler's work, long enough to overlap
 		seen.add(ev)
 		return nil
 	})
@@ -401,7 +410,7 @@ func TestConcurrencyBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run(r)
-	eventually(t, 10*time.Second, func() bool { return seen.total() == n }, "16 events")
+	waitfor.Cond(t, 10*time.Second, func() bool { return seen.total() == n }, "16 events")
 	m := maxInFlight.Load()
 	t.Logf("max in flight: %d", m)
 	if m > 4 || m < 2 {
@@ -410,6 +419,7 @@ func TestConcurrencyBound(t *testing.T) {
 }
 
 func TestGracefulStop(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	b.publish("slow")
 	entered := make(chan struct{})
@@ -434,7 +444,7 @@ func TestGracefulStop(t *testing.T) {
 		t.Fatal("handler not called")
 	}
 	go func() {
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // the handler is still busy when Stop is called
 		close(release)
 	}()
 	start := time.Now()
@@ -463,13 +473,14 @@ func TestGracefulStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run(r2)
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // room for a wrong redelivery to show
 	if n := seen.total(); n != 0 {
 		t.Fatalf("the acknowledged event was redelivered %d times", n)
 	}
 }
 
 func TestStopTimeoutCancelsHandlers(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	b.publish("stuck")
 	entered := make(chan struct{}, 1)
@@ -504,7 +515,7 @@ func TestStopTimeoutCancelsHandlers(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run(r2)
-	eventually(t, 5*time.Second, func() bool { return seen.total() == 1 }, "the redelivery")
+	waitfor.Cond(t, 5*time.Second, func() bool { return seen.total() == 1 }, "the redelivery")
 	evs, _ := seen.snapshot()
 	if evs[0].NumDelivered != 2 {
 		t.Fatalf("NumDelivered %d, want 2", evs[0].NumDelivered)
@@ -512,6 +523,7 @@ func TestStopTimeoutCancelsHandlers(t *testing.T) {
 }
 
 func TestRunSetupErrors(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -532,7 +544,7 @@ func TestRunSetupErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run(r)
-	eventually(t, 5*time.Second, func() bool {
+	waitfor.Cond(t, 5*time.Second, func() bool {
 		_, err := b.js.Consumer(ctx, stream, "first")
 		return err == nil
 	}, "the consumer")
@@ -545,6 +557,7 @@ func TestRunSetupErrors(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	cause := errors.New("bad input")
 	if router.Permanent(nil) != nil {
 		t.Fatal("Permanent(nil) != nil")
@@ -567,6 +580,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestResumesWhenTheConsumerComesBack(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	b.publish("before")
 	seen := newDeliveries()
@@ -579,7 +593,7 @@ func TestResumesWhenTheConsumerComesBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run(r)
-	eventually(t, 5*time.Second, func() bool { return seen.total() == 1 }, "the first event")
+	waitfor.Cond(t, 5*time.Second, func() bool { return seen.total() == 1 }, "the first event")
 	b.waitSettled("comeback")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -588,13 +602,14 @@ func TestResumesWhenTheConsumerComesBack(t *testing.T) {
 	if err := b.js.DeleteConsumer(ctx, stream, "comeback"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	waitfor.Cond(t, 10*time.Second, func() bool { return strings.Contains(logs.String(), "consuming stopped") },
+		"the router to notice the consumer is gone")
 	cfg.DeliverPolicy = jetstream.DeliverNewPolicy // an operator re-creates it from now on
 	if _, err := b.js.CreateConsumer(ctx, stream, cfg); err != nil {
 		t.Fatal(err)
 	}
 	b.publish("after")
-	eventually(t, 10*time.Second, func() bool { return seen.total() == 2 }, "the event published after the consumer came back")
+	waitfor.Cond(t, 10*time.Second, func() bool { return seen.total() == 2 }, "the event published after the consumer came back")
 	evs, _ := seen.snapshot()
 	if evs[1].ID != "after" {
 		t.Fatalf("second event %q, want after", evs[1].ID)
@@ -623,6 +638,7 @@ func (l *lockedBuffer) String() string {
 }
 
 func TestShutdownHandsBackUnstartedEvents(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	const n = 5
 	for i := range n {
@@ -644,7 +660,7 @@ func TestShutdownHandsBackUnstartedEvents(t *testing.T) {
 	<-entered
 	time.Sleep(50 * time.Millisecond) // let the iterator buffer what follows
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // the handler is still busy when Stop is called
 		close(release)
 	}()
 	if err := stop(); err != nil {
@@ -661,7 +677,7 @@ func TestShutdownHandsBackUnstartedEvents(t *testing.T) {
 	}
 	b.run(r2)
 	// Well within the 30s ack wait: the unstarted events were handed back, not abandoned.
-	eventually(t, 5*time.Second, func() bool { return first.total()+second.total() == n }, "every event")
+	waitfor.Cond(t, 5*time.Second, func() bool { return first.total()+second.total() == n }, "every event")
 	b.waitSettled("handback")
 	evs, _ := second.snapshot()
 	handedBack := 0
@@ -686,6 +702,7 @@ func TestShutdownHandsBackUnstartedEvents(t *testing.T) {
 }
 
 func TestDeliveriesWithoutOutcomeAreDeadLettered(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	subj, body, seq := b.publish("hangs")
 	release := make(chan struct{})
@@ -708,6 +725,7 @@ func TestDeliveriesWithoutOutcomeAreDeadLettered(t *testing.T) {
 }
 
 func TestObserverSeesEveryOutcome(t *testing.T) {
+	t.Parallel()
 	b := newBus(t)
 	b.publish("ok")
 	subj, _, _ := b.publish("flaky")
@@ -736,7 +754,7 @@ func TestObserverSeesEveryOutcome(t *testing.T) {
 	b.deadLetter("dlq." + subj)
 	b.waitSettled("observed")
 	want := map[router.Outcome]int{router.Handled: 2, router.Retried: 2, router.DeadLettered: 1}
-	eventually(t, 5*time.Second, func() bool {
+	waitfor.Cond(t, 5*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return maps.Equal(counts, want)

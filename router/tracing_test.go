@@ -2,6 +2,7 @@ package router_test
 
 import (
 	"context"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -94,7 +95,7 @@ func TestTracingRouteDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.run(r)
-	eventually(t, 10*time.Second, func() bool { return len(exp.GetSpans()) >= 2 }, "two delivery spans")
+	waitfor.Cond(t, 10*time.Second, func() bool { return len(exp.GetSpans()) >= 2 }, "two delivery spans")
 
 	spans := exp.GetSpans()
 	if len(spans) != 2 {
@@ -167,7 +168,7 @@ func TestTracingRouteEnvelopeParent(t *testing.T) {
 	}
 	b.run(r)
 	b.run(plain)
-	eventually(t, 10*time.Second, func() bool {
+	waitfor.Cond(t, 10*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(exp.GetSpans()) == 1 && len(untraced) == 1

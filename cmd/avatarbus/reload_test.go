@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
 	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/internal/ingest"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/subjects"
 )
@@ -70,13 +72,8 @@ func (s reloadStack) status(t *testing.T, source, token string) int {
 // waitStatus polls until source answers want for token.
 func (s reloadStack) waitStatus(t *testing.T, source, token string, want int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.status(t, source, token) != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s with token %s never answered %d", source, token, want)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.Cond(t, 5*time.Second, func() bool { return s.status(t, source, token) == want },
+		fmt.Sprintf("%s with token %s answering %d", source, token, want))
 }
 
 // fileSecretConfig loads a config whose did source reads its token from a file.
@@ -177,7 +174,7 @@ func TestSIGHUPReloadsSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-hold
-	time.Sleep(50 * time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // room for a wrong reload to happen: nothing may change
 	if got := st.status(t, "did", "token-three"); got != http.StatusUnauthorized {
 		t.Fatalf("SIGHUP after stop reloaded: %d", got)
 	}

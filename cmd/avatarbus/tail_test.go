@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
@@ -144,18 +145,14 @@ func consumerNames(t *testing.T, s jetstream.Stream) []string {
 // waitConsumer waits until the stream has a consumer whose name starts with prefix.
 func waitConsumer(t *testing.T, s jetstream.Stream, prefix string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.Cond(t, 10*time.Second, func() bool {
 		for _, n := range consumerNames(t, s) {
 			if strings.HasPrefix(n, prefix) {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no consumer %s* within 10s", prefix)
-		}
-		time.Sleep(20 * time.Millisecond) // polling interval
-	}
+		return false
+	}, "a consumer "+prefix+"*")
 }
 
 // serveWithConfig starts serve on free ports and returns the config file path, the webhook URL of

@@ -23,6 +23,7 @@ import (
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
 	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/internal/ingest"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/router"
 	"github.com/avatarbus/avatarbus/subjects"
@@ -221,15 +222,10 @@ func (a *avatarbus) deadLetter(subject string) *jetstream.RawStreamMsg {
 	return m
 }
 
+// eventually waits for cond as long as the flows may take (15s), failing with what.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.Cond(t, 15*time.Second, cond, what)
 }
 
 // call is one request a target received.
@@ -511,7 +507,7 @@ func TestFlows(t *testing.T) {
 		}
 		// Stored while the service is down: the durable consumer keeps it until it is back.
 		got := bus.deliver(webhook{source: "heygen", event: "personalized_video"})
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // room for a wrong call while stopped to show
 		if n := len(tg.callsTo("/notify", got.ID)); n != 0 {
 			t.Fatalf("%d calls while stopped", n)
 		}

@@ -29,6 +29,7 @@ import (
 // TestExternalTLS connects to a real nats-server that requires TLS, and to one that also requires
 // a client certificate, with the files an operator configures under nats.tls.
 func TestExternalTLS(t *testing.T) {
+	t.Parallel()
 	pki := newTestPKI(t)
 	tests := []struct {
 		name       string
@@ -79,6 +80,7 @@ func TestExternalTLS(t *testing.T) {
 // TestExternalCreds connects with a .creds file (user JWT + seed) to a nats-server in operator
 // mode, the way NGS/Synadia Cloud and decentralized-auth clusters are reached.
 func TestExternalCreds(t *testing.T) {
+	t.Parallel()
 	opts := brokertest.Options(t.TempDir())
 	creds := operatorMode(t, opts)
 	srv := brokertest.RunWithOptions(t, opts)

@@ -35,6 +35,7 @@ func event(id string) *envelope.Event {
 }
 
 func TestEnsureStreamIsIdempotentAndUpdates(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	cfg := broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig()}
 	b := open(t, cfg)
@@ -64,6 +65,7 @@ func TestEnsureStreamIsIdempotentAndUpdates(t *testing.T) {
 }
 
 func TestPublishReportsDuplicates(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig()})
 	p := b.Publisher()
@@ -78,6 +80,7 @@ func TestPublishReportsDuplicates(t *testing.T) {
 }
 
 func TestPublishFailsFastWhenDisconnected(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig()})
 	brokertest.Stop(srv)
@@ -92,6 +95,7 @@ func TestPublishFailsFastWhenDisconnected(t *testing.T) {
 }
 
 func TestPublishToSubjectOutsideStreamFails(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(), PublishTimeout: 500 * time.Millisecond})
 	if _, err := b.Publisher().Publish(context.Background(), "elsewhere.x", event("y")); !errors.Is(err, broker.ErrUnavailable) {
@@ -100,6 +104,7 @@ func TestPublishToSubjectOutsideStreamFails(t *testing.T) {
 }
 
 func TestExternalAuthentication(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		server  func(o *serverOpts)
@@ -137,6 +142,7 @@ func TestExternalAuthentication(t *testing.T) {
 }
 
 func TestEmbeddedServerStoresAcrossRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := broker.Config{
 		Embedded: broker.EmbeddedConfig{Listen: "127.0.0.1:0", StoreDir: dir, SyncInterval: time.Second, ServerName: "t"},
@@ -172,6 +178,7 @@ func TestEmbeddedServerStoresAcrossRestart(t *testing.T) {
 }
 
 func TestReadyFollowsConnectionAndStream(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	b := open(t, broker.Config{
 		Embedded: broker.EmbeddedConfig{Listen: "127.0.0.1:0", StoreDir: t.TempDir(), SyncInterval: time.Second, ServerName: "t"},

@@ -48,6 +48,7 @@ func (l *lockedBuffer) String() string {
 // The credentials are generated on first start into a 0600 file in the store dir, whose path (never
 // a password) is logged, and reused on later starts.
 func TestEmbeddedCredentialsFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var log lockedBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -100,6 +101,7 @@ func TestEmbeddedCredentialsFile(t *testing.T) {
 
 // Credentials given in the config are used, and no file is written.
 func TestEmbeddedCredentialsGiven(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := embeddedConfig(dir)
 	given := broker.Credentials{
@@ -118,6 +120,7 @@ func TestEmbeddedCredentialsGiven(t *testing.T) {
 }
 
 func TestReadCredentialsRefusesBadFiles(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, content string }{
 		{"not json", "avatarbus secret-password-1\n"},
 		{"other user names", `{"avatarbus":{"user":"admin","password":"secret-password-1"},"consumer":{"user":"consumer","password":"secret-password-2"}}`},
@@ -145,6 +148,10 @@ func TestReadCredentialsRefusesBadFiles(t *testing.T) {
 // user reads, creates, uses and deletes consumers; it never publishes to the stream, purges,
 // deletes or updates it. Anonymous clients are refused.
 func TestEmbeddedPermissions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("tries every action as each user (~6 s); skipped under -short")
+	}
+	t.Parallel()
 	b := open(t, embeddedConfig(t.TempDir()))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -299,6 +306,7 @@ func TestEmbeddedPermissions(t *testing.T) {
 
 // NoAuth lets anonymous clients in (serve warns; see cmd/avatarbus).
 func TestEmbeddedNoAuth(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := embeddedConfig(dir)
 	cfg.Embedded.NoAuth = true
@@ -318,6 +326,7 @@ func TestEmbeddedNoAuth(t *testing.T) {
 // One store, one process: a second Open on the same store dir is refused, naming the holder's pid,
 // while the first keeps storing; once the first is closed the store is free.
 func TestStoreDirLock(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
 	first := open(t, embeddedConfig(dir))
@@ -349,6 +358,7 @@ func TestStoreDirLock(t *testing.T) {
 }
 
 func TestLockStoreUnlockedFileWithStalePid(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// A crash leaves the file with its pid but no lock (the kernel drops flocks): not a holder.
 	if err := os.WriteFile(filepath.Join(dir, broker.LockFileName), []byte("999999\n"), 0o600); err != nil {

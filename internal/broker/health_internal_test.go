@@ -12,6 +12,7 @@ import (
 )
 
 func TestIsStorageFailure(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		err  error
@@ -35,6 +36,7 @@ func TestIsStorageFailure(t *testing.T) {
 }
 
 func TestStorageStateWindow(t *testing.T) {
+	t.Parallel()
 	t0 := time.Unix(1_000_000, 0)
 	tests := []struct {
 		name      string
@@ -71,6 +73,7 @@ func TestStorageStateWindow(t *testing.T) {
 // publishes that keep failing for a storage reason past StorageFailureExit make Fatal deliver, so
 // that serve exits non-zero; a bound of 0 never does.
 func TestFatalAfterStorageFailureExit(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		bound     time.Duration
 		wantFatal bool

@@ -66,6 +66,7 @@ func exhaustFiles(t *testing.T) (release func()) {
 // are free again the broker restarts the embedded server on the same store and port, so that
 // publishing works again without a process restart and nothing stored before is lost.
 func TestEmbeddedStoreWriteErrorHeals(t *testing.T) {
+	// Not parallel: it lowers the process's file limit and uses up its handles.
 	dir := t.TempDir()
 	b := open(t, broker.Config{
 		Embedded:     broker.EmbeddedConfig{Listen: "127.0.0.1:0", StoreDir: filepath.Join(dir, "js"), ServerName: "heal", SyncInterval: 100 * time.Millisecond},

@@ -19,6 +19,7 @@ import (
 // and max age), a second Open with another TTL updates it, and an object put twice under one name
 // is one object with the last content.
 func TestObjectsBucket(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	cfg := broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(),
 		Objects: &broker.ObjectsConfig{Bucket: "AVATAR_OBJECTS", Replicas: 1, TTL: time.Hour}}
@@ -85,6 +86,7 @@ func TestObjectsBucket(t *testing.T) {
 }
 
 func TestParseRef(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ ref, bucket, name string }{
 		{"nats://AVATAR_OBJECTS/elevenlabs:post_call_audio:c1/data/full_audio", "AVATAR_OBJECTS", "elevenlabs:post_call_audio:c1/data/full_audio"},
 		{"nats://B/x", "B", "x"},

@@ -20,6 +20,7 @@ import (
 // for new ids, the original sequence and Duplicate for a repeated id, and the stream holds each
 // id once.
 func TestConcurrentPublishesEachGetTheirOwnAck(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig()})
 	p := b.Publisher()
@@ -82,6 +83,7 @@ func TestConcurrentPublishesEachGetTheirOwnAck(t *testing.T) {
 // gets no ack and no "no responders"; Publish must give up at its timeout with ErrUnavailable, and
 // the publisher keeps working afterwards.
 func TestPublishWithoutAckFailsAtTheTimeout(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	const timeout = 300 * time.Millisecond
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(), PublishTimeout: timeout})
@@ -103,6 +105,7 @@ func TestPublishWithoutAckFailsAtTheTimeout(t *testing.T) {
 
 // TestPublishHonoursTheCallerDeadline: a caller's shorter deadline wins over the publisher's.
 func TestPublishHonoursTheCallerDeadline(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(), PublishTimeout: 5 * time.Second})
 	voidListener(t, srv)
@@ -120,6 +123,7 @@ func TestPublishHonoursTheCallerDeadline(t *testing.T) {
 // TestPublishSetsTheHeaders: the stored message carries the event id as Nats-Msg-Id, the
 // CloudEvents content type, and is the envelope's bytes.
 func TestPublishSetsTheHeaders(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig()})
 	ctx := context.Background()
@@ -149,6 +153,7 @@ func TestPublishSetsTheHeaders(t *testing.T) {
 // TestInFlightPublishFailsFastOnDisconnect: a publish waiting for its ack when the connection
 // drops is answered at once (the disconnect fails every pending ack), not at the 5 s timeout.
 func TestInFlightPublishFailsFastOnDisconnect(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(), PublishTimeout: 5 * time.Second})
 	voidListener(t, srv)

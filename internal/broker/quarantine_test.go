@@ -15,6 +15,7 @@ import (
 
 	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 )
 
 func quarantineConfig() *broker.QuarantineConfig {
@@ -23,6 +24,7 @@ func quarantineConfig() *broker.QuarantineConfig {
 }
 
 func TestQuarantineKeepsARefusedRequestAndReadsItBack(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(), Quarantine: quarantineConfig()})
 	ctx := context.Background()
@@ -85,6 +87,7 @@ func TestQuarantineKeepsARefusedRequestAndReadsItBack(t *testing.T) {
 }
 
 func TestQuarantineFailsFastAndBounded(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	q := quarantineConfig()
 	q.Timeout = 200 * time.Millisecond
@@ -112,10 +115,7 @@ func TestQuarantineFailsFastAndBounded(t *testing.T) {
 	})
 	t.Run("disconnected", func(t *testing.T) {
 		brokertest.Stop(srv)
-		deadline := time.Now().Add(5 * time.Second)
-		for b.Conn.IsConnected() && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitfor.Cond(t, 5*time.Second, func() bool { return !b.Conn.IsConnected() }, "the client to see the server gone")
 		start := time.Now()
 		_, err := b.Quarantine().Keep(ctx, "quarantine.avatar.acme", &broker.Refused{Source: "acme"})
 		if !errors.Is(err, broker.ErrUnavailable) || time.Since(start) > 50*time.Millisecond {
@@ -125,6 +125,7 @@ func TestQuarantineFailsFastAndBounded(t *testing.T) {
 }
 
 func TestQuarantineOffAndInvalid(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig()})
 	if q := b.Quarantine(); q != nil {
@@ -142,6 +143,7 @@ func TestQuarantineOffAndInvalid(t *testing.T) {
 }
 
 func TestRefusedFromMsgRefusesOtherMessages(t *testing.T) {
+	t.Parallel()
 	if _, err := broker.RefusedFromMsg(nats.Header{"Content-Type": {"application/json"}}, []byte("{}")); !errors.Is(err, broker.ErrNotQuarantined) {
 		t.Fatalf("err = %v", err)
 	}

@@ -16,6 +16,7 @@ import (
 // quarantined on a real nats-server: request headers are dropped, largest first, until JetStream's
 // 64 KiB header block and the max payload are met, and then the body is cut; each cut is marked.
 func TestQuarantineFitsLargeHeadersAndBodies(t *testing.T) {
+	t.Parallel()
 	srv := brokertest.RunJetStream(t)
 	q := quarantineConfig()
 	q.MaxBytes = 64 << 20

@@ -30,6 +30,7 @@ func get(t *testing.T, h http.Handler, path string) (int, string, http.Header) {
 }
 
 func TestHealthzAnswersOK(t *testing.T) {
+	t.Parallel()
 	a := ingest.NewAdmin(ingest.AdminConfig{Ready: func(context.Context) error { return errors.New("not ready") }})
 	status, body, h := get(t, a.Handler(), "/healthz")
 	if status != 200 || strings.TrimSpace(body) != `{"status":"ok"}` || h.Get("Content-Type") != "application/json" {
@@ -38,6 +39,7 @@ func TestHealthzAnswersOK(t *testing.T) {
 }
 
 func TestReadyzFollowsTheCheck(t *testing.T) {
+	t.Parallel()
 	var failure atomic.Pointer[error]
 	a := ingest.NewAdmin(ingest.AdminConfig{Log: zerolog.Nop(), Ready: func(context.Context) error {
 		if p := failure.Load(); p != nil {
@@ -66,6 +68,7 @@ func TestReadyzFollowsTheCheck(t *testing.T) {
 // TestReadyzAnswersByTheTimeout: a check that ignores its context, or panics, still gets a 503 in
 // time and does not take the process down.
 func TestReadyzAnswersByTheTimeout(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	defer close(release)
 	a := ingest.NewAdmin(ingest.AdminConfig{ReadyTimeout: 100 * time.Millisecond, Ready: func(context.Context) error {
@@ -85,6 +88,7 @@ func TestReadyzAnswersByTheTimeout(t *testing.T) {
 }
 
 func TestReadyzPassesTheDefaultTimeout(t *testing.T) {
+	t.Parallel()
 	var deadline time.Duration
 	a := ingest.NewAdmin(ingest.AdminConfig{Ready: func(ctx context.Context) error {
 		d, ok := ctx.Deadline()
@@ -108,6 +112,7 @@ func TestReadyzPassesTheDefaultTimeout(t *testing.T) {
 // TestAdminServesMetricsOverHTTP runs the admin server on a real listener and scrapes it like
 // Prometheus does, then shuts it down.
 func TestAdminServesMetricsOverHTTP(t *testing.T) {
+	t.Parallel()
 	reg := metrics.NewRegistry()
 	m := metrics.New(reg)
 	m.Source("acme").Request(metrics.OutcomeStored, 3*time.Millisecond)
@@ -158,7 +163,8 @@ func TestAdminServesMetricsOverHTTP(t *testing.T) {
 // present), written here against the broker's exported fields: ready on a real JetStream, not
 // ready once the stream is gone, not ready once the server is down.
 func TestReadyzWithJetStream(t *testing.T) {
-	st := startMetricStack(t, nil)
+	t.Parallel()
+	st := startStack(t, stackOptions{})
 	b := st.broker
 	ready := func(ctx context.Context) error {
 		if !b.Conn.IsConnected() {

@@ -9,6 +9,7 @@ import (
 // TestAcceptedAnswerIsWhatEncodingJSONWrites: the hand-written 200 body is byte for byte what
 // json.Encoder (c.JSON) writes, and anything that would need escaping is left to encoding/json.
 func TestAcceptedAnswerIsWhatEncodingJSONWrites(t *testing.T) {
+	t.Parallel()
 	for _, a := range []accepted{
 		{ID: "acme:msg_1", Duplicate: true, Type: "avatar.video.completed", Subject: "avatar.video.completed.acme", Stream: "AVATAR", Seq: 18446744073709551615},
 		{ID: "heygen:sha256:0a1b", Type: "avatar.unrecognized", Subject: "avatar.unrecognized.heygen", Stream: "S", Seq: 0},

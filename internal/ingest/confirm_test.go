@@ -11,52 +11,14 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/broker"
-	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
 	"github.com/avatarbus/avatarbus/internal/ingest"
 	"github.com/avatarbus/avatarbus/internal/platformapi"
 	"github.com/avatarbus/avatarbus/internal/platformapi/platformapitest"
-	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
 )
-
-// serveSources runs ingest with sources on a fresh in-process JetStream and returns its URL, the
-// server (for Reload) and a JetStream client for assertions.
-func serveSources(t *testing.T, sources []ingest.Source) (string, *ingest.Server, jetstream.JetStream) {
-	return serveSourcesWith(t, sources, false)
-}
-
-// serveSourcesWith is serveSources, with the quarantine stream AVATAR_QUARANTINE when quarantine.
-func serveSourcesWith(t *testing.T, sources []ingest.Source, quarantine bool) (string, *ingest.Server, jetstream.JetStream) {
-	t.Helper()
-	srv := brokertest.RunJetStream(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	bcfg := broker.Config{
-		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
-		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
-			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
-	}
-	if quarantine {
-		bcfg.Quarantine = &broker.QuarantineConfig{Name: "AVATAR_QUARANTINE", Subjects: subjects.QuarantineSubjects("avatar"),
-			Replicas: 1, MaxAge: time.Hour, MaxBytes: 8 << 20}
-	}
-	b, err := broker.Open(ctx, bcfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	cfg := ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: zerolog.Nop()}
-	if q := b.Quarantine(); q != nil {
-		cfg.Quarantine = q
-	}
-	base, ing := serveIngest(t, cfg)
-	_, js := brokertest.Connect(t, srv.ClientURL())
-	return base, ing, js
-}
 
 // fakeDID is D-ID's GET /talks/{id} and GET /clips/{id}: it knows one talk and one clip, and can be
 // made to fail or hang.
@@ -108,12 +70,13 @@ func serveConfirmedDID(t *testing.T, timeout time.Duration, quarantine bool) (*f
 	if err != nil {
 		t.Fatal(err)
 	}
-	url, _, js := serveSourcesWith(t, []ingest.Source{{Name: "did", Preset: preset(t, "did"), Confirmer: conf,
-		Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}})}}, quarantine)
-	return api, url, js
+	st := startStack(t, stackOptions{quarantine: quarantine, sources: []ingest.Source{{Name: "did", Preset: preset(t, "did"),
+		Confirmer: conf, Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}})}}})
+	return api, st.url, st.js
 }
 
 func TestConfirmFetchOnJetStream(t *testing.T) {
+	t.Parallel()
 	api, url, js := serveConfirmedDID(t, 300*time.Millisecond, false)
 	hook := url + "/webhooks/did?token=" + didToken
 	h := http.Header{"Content-Type": {"application/json"}}
@@ -196,6 +159,7 @@ func TestConfirmFetchOnJetStream(t *testing.T) {
 // GET /clips/{id} and stored (it was refused and lost when only /talks was asked); an unknown clip
 // is refused 401 unconfirmed and not stored.
 func TestConfirmClipOnJetStream(t *testing.T) {
+	t.Parallel()
 	_, url, js := serveConfirmedDID(t, time.Second, false)
 	hook := url + "/webhooks/did?token=" + didToken
 	h := http.Header{"Content-Type": {"application/json"}}
@@ -240,6 +204,7 @@ func TestConfirmClipOnJetStream(t *testing.T) {
 // GET /v3/videos/{id}: a video still rendering is answered 503 (HeyGen retries), a completed one is
 // stored once as HeyGen describes it, and the retry is a duplicate.
 func TestHeyGenConfirmOnJetStream(t *testing.T) {
+	t.Parallel()
 	video := `{"id":"vid_1","status":"%s","video_url":"https://files.heygen.ai/vid_1.mp4"}`
 	get := func(status string) platformapitest.Call {
 		return platformapitest.Call{Method: "GET", Path: "/v3/videos/vid_1", Header: map[string]string{"X-Api-Key": "heygen-api-key"},
@@ -251,10 +216,11 @@ func TestHeyGenConfirmOnJetStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	const token = "heygen-callback-token-0123456789"
-	url, _, js := serveSources(t, []ingest.Source{{
+	st := startStack(t, stackOptions{sources: []ingest.Source{{
 		Name: "heygen-jobs", Preset: preset(t, "heygen"), Confirmer: conf,
 		Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{token}}),
-	}})
+	}}})
+	url, js := st.url, st.js
 	hook := url + "/webhooks/heygen-jobs?token=" + token
 	cb := `{"event_type":"avatar_video.success","event_data":{"video_id":"vid_1","url":"https://evil.example/x.mp4","callback_id":"order_7"}}`
 
@@ -291,6 +257,7 @@ func TestHeyGenConfirmOnJetStream(t *testing.T) {
 // (reason unconfirmed, the body, never the token), so an operator sees the forgeries made with a
 // leaked token and can recover a genuine event the source could not confirm.
 func TestUnconfirmedIsQuarantined(t *testing.T) {
+	t.Parallel()
 	api, url, js := serveConfirmedDID(t, time.Second, true)
 	ctx := context.Background()
 

@@ -14,6 +14,7 @@ import (
 )
 
 func TestDeriveMaxConnections(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		limit uint64
 		want  int
@@ -66,9 +67,10 @@ func isTimeout(err error) bool {
 // TestConnectionCapMakesAcceptWait: with MaxConnections open, a further client is not served
 // (it waits in the accept queue) until one of them closes.
 func TestConnectionCapMakesAcceptWait(t *testing.T) {
+	t.Parallel()
 	const maxConns = 4
 	// A long pressure idle timeout: the held connections stay for the whole test.
-	st := startOpsStack(t, opsOptions{http: ingest.HTTPConfig{MaxConnections: maxConns, PressureIdleTimeout: 30 * time.Second}})
+	st := startStack(t, stackOptions{http: ingest.HTTPConfig{MaxConnections: maxConns, PressureIdleTimeout: 30 * time.Second}})
 	addr := strings.TrimPrefix(st.url, "http://")
 	var held []net.Conn
 	for range maxConns {
@@ -118,8 +120,9 @@ func TestConnectionCapMakesAcceptWait(t *testing.T) {
 // keep-alives are kept; once it is reached they are closed after PressureIdleTimeout, so that a
 // signed request from a new client is stored while idle connections try to hold the cap.
 func TestConnectionCapPressureClosesIdle(t *testing.T) {
+	t.Parallel()
 	const maxConns = 10
-	st := startOpsStack(t, opsOptions{http: ingest.HTTPConfig{MaxConnections: maxConns, PressureIdleTimeout: 200 * time.Millisecond}})
+	st := startStack(t, stackOptions{http: ingest.HTTPConfig{MaxConnections: maxConns, PressureIdleTimeout: 200 * time.Millisecond}})
 	addr := strings.TrimPrefix(st.url, "http://")
 
 	var calm []net.Conn

@@ -27,14 +27,6 @@ import (
 	"github.com/avatarbus/avatarbus/verify"
 )
 
-// ackPublisher acknowledges every event at once, as a new message: the handler's own cost, without
-// JetStream.
-type ackPublisher struct{ seq atomic.Uint64 }
-
-func (p *ackPublisher) Publish(context.Context, string, *envelope.Event) (broker.Ack, error) {
-	return broker.Ack{Stream: "AVATAR", Seq: p.seq.Add(1)}, nil
-}
-
 // benchRequests pre-signs n Standard Webhooks requests of about 1 KiB with unique webhook-ids, so
 // that the timed loop measures the server, not the signing.
 func benchRequests(b *testing.B, n int) []benchRequest {
@@ -103,7 +95,7 @@ func serve(b *testing.B, h http.Handler, r benchRequest) {
 // (routing, middleware, body, verify, normalize, subject, metrics, answer) with a publisher that
 // acknowledges at once.
 func BenchmarkHandler(b *testing.B) {
-	h := benchServer(b, &ackPublisher{})
+	h := benchServer(b, &fakePublisher{})
 	reqs := benchRequests(b, 1024)
 	b.ReportAllocs()
 	i := 0
@@ -132,11 +124,11 @@ func BenchmarkHandlerTracing(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			var h http.Handler
 			if bc.tp == nil {
-				h = benchServer(b, &ackPublisher{})
+				h = benchServer(b, &fakePublisher{})
 			} else {
 				tp := bc.tp()
 				b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-				h = benchServer(b, &ackPublisher{}, tp)
+				h = benchServer(b, &fakePublisher{}, tp)
 			}
 			reqs := benchRequests(b, 1024)
 			b.ReportAllocs()

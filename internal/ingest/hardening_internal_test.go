@@ -5,6 +5,7 @@ import "testing"
 // TestUnverifiedBudgetDefaults: the budget of requests failing verification is the configured
 // one, or a quarter of the source's limit, never a burst below 1.
 func TestUnverifiedBudgetDefaults(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		limit RateLimit
 		rps   float64
@@ -25,6 +26,7 @@ func TestUnverifiedBudgetDefaults(t *testing.T) {
 // TestDefaultBodyBudget: an eighth of the memory limit, within 32MiB..128MiB, 128MiB when unknown;
 // the machine running the test gets what its memory says.
 func TestDefaultBodyBudget(t *testing.T) {
+	t.Parallel()
 	const mib = 1 << 20
 	for _, tt := range []struct{ limit, want int64 }{
 		{0, 128 * mib},

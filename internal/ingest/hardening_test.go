@@ -3,7 +3,6 @@ package ingest_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -19,11 +18,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
 	"github.com/avatarbus/avatarbus/internal/ingest"
 	"github.com/avatarbus/avatarbus/internal/metrics"
-	"github.com/avatarbus/avatarbus/subjects"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 )
 
 // TestUnverifiedFloodLeavesSignedSenderUnlimited: 50 unsigned requests a second on a source with
@@ -31,7 +29,11 @@ import (
 // signed request a second, never sees a 429. The flood itself is mostly answered 429, and what
 // it is answered 401 for stays within the unverified budget.
 func TestUnverifiedFloodLeavesSignedSenderUnlimited(t *testing.T) {
-	st := startOpsStack(t, opsOptions{quarantine: true, level: zerolog.InfoLevel,
+	if testing.Short() {
+		t.Skip("a seconds-long flood; skipped under -short")
+	}
+	t.Parallel()
+	st := startStack(t, stackOptions{quarantine: true, level: zerolog.InfoLevel,
 		limits: map[string]*ingest.RateLimit{"acme": {RPS: 2, Burst: 4}}})
 	const run = 3 * time.Second
 	body := `{"type":"video.done","data":{"id":"v"}}`
@@ -92,22 +94,13 @@ func TestUnverifiedFloodLeavesSignedSenderUnlimited(t *testing.T) {
 // TestOutage503LinesAreSampled: during a JetStream outage every request is answered 503, but the
 // log gets a line now and then, like the 429s, not one line per request.
 func TestOutage503LinesAreSampled(t *testing.T) {
-	srv := brokertest.RunWithOptions(t, brokertest.Options(t.TempDir()))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := broker.Open(ctx, broker.Config{
-		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
-		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
-			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
-		PublishTimeout: 200 * time.Millisecond,
-	}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
+	if testing.Short() {
+		t.Skip("a 2-second flood; skipped under -short")
 	}
-	t.Cleanup(b.Close)
-	logs := &syncBuffer{}
-	base, _ := serveIngest(t, ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: b.Publisher(),
-		Log: zerolog.New(logs).Level(zerolog.InfoLevel)})
+	t.Parallel()
+	srv := brokertest.RunWithOptions(t, brokertest.Options(t.TempDir()))
+	st := startStack(t, stackOptions{srv: srv, publishTimeout: 200 * time.Millisecond, level: zerolog.InfoLevel})
+	base, logs := st.url, st.logs
 	brokertest.Stop(srv)
 
 	body := `{"type":"video.done","data":{"id":"v"}}`
@@ -152,30 +145,21 @@ func heapInUse() uint64 {
 // without the budget every body is buffered (600 MiB and more). Meanwhile a genuine signed
 // request, retrying on 503 after Retry-After as the platforms do, is stored.
 func TestBodyBytesInFlightAreBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("600 senders of 1 MiB; skipped under -short")
+	}
+	// Not parallel: it measures the process's heap, which other tests would grow.
 	const (
 		senders = 600
 		bodyLen = 1 << 20
 		budget  = 64 << 20
 		hold    = 3000 * time.Millisecond
 	)
-	srv := brokertest.RunJetStream(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := broker.Open(ctx, broker.Config{
-		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
-		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
-			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
-	}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
 	sources := testSources(t)
 	sources[0].MaxBody = bodyLen
-	reg := metrics.NewRegistry()
-	base, _ := serveIngest(t, ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(),
-		Log: zerolog.Nop(), Metrics: metrics.New(reg),
-		HTTP: ingest.HTTPConfig{MaxBodyBytesInFlight: budget, BodyWait: time.Second}})
+	st := startStack(t, stackOptions{sources: sources, level: zerolog.Disabled,
+		http: ingest.HTTPConfig{MaxBodyBytesInFlight: budget, BodyWait: time.Second}})
+	base, reg := st.url, st.reg
 	addr := strings.TrimPrefix(base, "http://")
 
 	runtime.GC()
@@ -221,7 +205,7 @@ func TestBodyBytesInFlightAreBounded(t *testing.T) {
 				}
 				sent += n
 			}
-			time.Sleep(time.Until(release))
+			time.Sleep(time.Until(release)) // holding the body until release is the attack
 			_, _ = conn.Write([]byte("x"))
 			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 			if err != nil {
@@ -237,7 +221,9 @@ func TestBodyBytesInFlightAreBounded(t *testing.T) {
 	}
 
 	// The genuine sender, during the attack: it retries a 503 after Retry-After, at most 4 times.
-	time.Sleep(300 * time.Millisecond)
+	waitfor.Cond(t, 20*time.Second, func() bool {
+		return value(t, reg, "avatarbus_ingest_body_bytes_in_flight") >= budget-bodyLen
+	}, "the attack to fill the body budget")
 	body := `{"type":"video.done","data":{"id":"during-the-attack"}}`
 	h := signedSW(t, "genuine-during-attack", time.Now(), body)
 	var attempts []int
@@ -257,7 +243,7 @@ func TestBodyBytesInFlightAreBounded(t *testing.T) {
 			break
 		}
 		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		time.Sleep(time.Duration(max(secs, 1)) * time.Second)
+		time.Sleep(time.Duration(max(secs, 1)) * time.Second) // as the platforms retry
 	}
 	wg.Wait()
 	close(stopSampling)
@@ -286,11 +272,12 @@ func TestBodyBytesInFlightAreBounded(t *testing.T) {
 // so a 100 MiB one on a source that allows 128 MiB is refused 413 once it would need more than the
 // whole 8 MiB budget, having been read no further than that.
 func TestChunkedBodyCannotBypassTheBudget(t *testing.T) {
+	t.Parallel()
 	const budget = 8 << 20
 	sources := testSources(t)
 	sources[0].MaxBody = 128 << 20
 	reg := metrics.NewRegistry()
-	base, _ := serveIngest(t, ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: stubPublisher{},
+	base, _ := serveIngest(t, ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: &fakePublisher{},
 		Log: zerolog.Nop(), Metrics: metrics.New(reg), HTTP: ingest.HTTPConfig{MaxBodyBytesInFlight: budget}})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,17 +12,14 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 
 	"github.com/avatarbus/avatarbus/envelope"
-	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
 	"github.com/avatarbus/avatarbus/internal/ingest"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/platform"
-	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
 )
 
@@ -32,14 +28,6 @@ const (
 	heygenSecret = "heygen-endpoint-secret"
 	didToken     = "did-url-token-0123456789"
 )
-
-// stack is avatarbus's ingest tier on a real in-process JetStream.
-type stack struct {
-	url    string
-	srv    *server.Server
-	broker *broker.Broker
-	js     jetstream.JetStream // an independent client for assertions
-}
 
 func mustVerifier(t *testing.T, cfg verify.Config) verify.Verifier {
 	t.Helper()
@@ -70,44 +58,6 @@ func testSources(t *testing.T) []ingest.Source {
 		{Name: "did", Preset: preset(t, "standardwebhooks"),
 			Verifier: mustVerifier(t, verify.Config{Scheme: "token", Secrets: []string{didToken}})},
 	}
-}
-
-// startStack starts ingest against the JetStream server srv (a fresh one when nil).
-func startStack(t *testing.T, srv *server.Server, publishTimeout time.Duration) *stack {
-	t.Helper()
-	if srv == nil {
-		srv = brokertest.RunJetStream(t)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := broker.Open(ctx, broker.Config{
-		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
-		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
-			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
-		PublishTimeout: publishTimeout,
-	}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	base, _ := serveIngest(t, ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: zerolog.Nop()})
-
-	_, js := brokertest.Connect(t, srv.ClientURL())
-	return &stack{url: base, srv: srv, broker: b, js: js}
-}
-
-// serveIngest serves an ingest server made of cfg on a loopback port until the test ends, and
-// returns its base URL.
-func serveIngest(t *testing.T, cfg ingest.Config) (base string, ing *ingest.Server) {
-	t.Helper()
-	ing = ingest.New(cfg)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = ing.Serve(ln) }()
-	t.Cleanup(func() { _ = ing.Shutdown(context.Background()) })
-	return "http://" + ln.Addr().String(), ing
 }
 
 // signedSW builds a Standard Webhooks request for source acme.
@@ -177,7 +127,8 @@ func streamMsgs(t *testing.T, js jetstream.JetStream) uint64 {
 }
 
 func TestSignedRequestIsStoredAsCloudEvent(t *testing.T) {
-	st := startStack(t, nil, 0)
+	t.Parallel()
+	st := startStack(t, stackOptions{})
 	body := `{"type":"video.done","timestamp":"2026-11-26T10:00:00Z","data":{"id":"vid_42"}}`
 	a := post(t, st.url+"/webhooks/acme", signedSW(t, "msg_1", time.Now(), body), body)
 	if a.status != http.StatusOK {
@@ -223,7 +174,8 @@ func TestSignedRequestIsStoredAsCloudEvent(t *testing.T) {
 }
 
 func TestRedeliveryIsDeduplicated(t *testing.T) {
-	st := startStack(t, nil, 0)
+	t.Parallel()
+	st := startStack(t, stackOptions{})
 	body := `{"type":"video.done","data":{"id":"vid_7"}}`
 	h := signedSW(t, "msg_dup", time.Now(), body)
 	first := post(t, st.url+"/webhooks/acme", h, body)
@@ -248,7 +200,8 @@ func TestRedeliveryIsDeduplicated(t *testing.T) {
 }
 
 func TestHeyGenSignedRequest(t *testing.T) {
-	st := startStack(t, nil, 0)
+	t.Parallel()
+	st := startStack(t, stackOptions{})
 	body := `{"event_type":"avatar_video.success","event_data":{"video_id":"v1","url":"https://x/v1.mp4","callback_id":"order_1"}}`
 	vc := preset(t, "heygen").DefaultVerify()
 	sig, err := verify.SignHMAC(vc, heygenSecret, "", time.Time{}, []byte(body))
@@ -265,7 +218,8 @@ func TestHeyGenSignedRequest(t *testing.T) {
 }
 
 func TestTokenSource(t *testing.T) {
-	st := startStack(t, nil, 0)
+	t.Parallel()
+	st := startStack(t, stackOptions{})
 	body := `{"type":"x"}`
 	if a := post(t, st.url+"/webhooks/did?token="+didToken, nil, body); a.status != 200 {
 		t.Fatalf("%d %v", a.status, a.body)
@@ -279,7 +233,8 @@ func TestTokenSource(t *testing.T) {
 }
 
 func TestRejectedRequestsAreNotPublished(t *testing.T) {
-	st := startStack(t, nil, 0)
+	t.Parallel()
+	st := startStack(t, stackOptions{})
 	body := `{"type":"video.done","data":{"id":"v"}}`
 	now := time.Now()
 	good := signedSW(t, "msg_r", now, body)
@@ -337,7 +292,8 @@ func TestRejectedRequestsAreNotPublished(t *testing.T) {
 }
 
 func TestGenuineButUnknownIsPublishedAsUnrecognized(t *testing.T) {
-	st := startStack(t, nil, 0)
+	t.Parallel()
+	st := startStack(t, stackOptions{})
 	for _, body := range []string{"this is not json", `{"type":"something.new","data":{}}`, ""} {
 		a := post(t, st.url+"/webhooks/acme", signedSW(t, "msg_u"+strconv.Itoa(len(body)), time.Now(), body), body)
 		if a.status != 200 || a.body["subject"] != "avatar.unrecognized.acme" {
@@ -363,7 +319,8 @@ func TestGenuineButUnknownIsPublishedAsUnrecognized(t *testing.T) {
 }
 
 func TestOptionsAnswersAtOnce(t *testing.T) {
-	st := startStack(t, nil, 0)
+	t.Parallel()
+	st := startStack(t, stackOptions{})
 	// Any source name: HeyGen probes the URL before registration returns the source's secret.
 	for _, source := range []string{"heygen", "not-configured-yet"} {
 		req, _ := http.NewRequest(http.MethodOptions, st.url+"/webhooks/"+source, nil)
@@ -377,11 +334,12 @@ func TestOptionsAnswersAtOnce(t *testing.T) {
 // request is refused fast, then starts it again on the same port and store and checks avatarbus
 // stores again without being restarted.
 func TestJetStreamOutageAnswers503ThenRecovers(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	opts := brokertest.Options(dir)
 	srv := brokertest.RunWithOptions(t, opts)
 	port := brokertest.Port(srv)
-	st := startStack(t, srv, 0)
+	st := startStack(t, stackOptions{srv: srv})
 
 	body := `{"type":"video.done","data":{"id":"v"}}`
 	if a := post(t, st.url+"/webhooks/acme", signedSW(t, "before", time.Now(), body), body); a.status != 200 {
@@ -401,17 +359,11 @@ func TestJetStreamOutageAnswers503ThenRecovers(t *testing.T) {
 	restart.Port = port
 	srv2 := brokertest.RunWithOptions(t, restart)
 
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		a := post(t, st.url+"/webhooks/acme", signedSW(t, "after", time.Now(), body), body)
-		if a.status == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no recovery: %d %v", a.status, a.body)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	var last answer
+	waitfor.Cond(t, 15*time.Second, func() bool {
+		last = post(t, st.url+"/webhooks/acme", signedSW(t, "after", time.Now(), body), body)
+		return last.status == 200
+	}, "recovery after the restart")
 	nc, err := nats.Connect(srv2.ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -426,7 +378,8 @@ func TestJetStreamOutageAnswers503ThenRecovers(t *testing.T) {
 // TestNoAckWithinTimeoutAnswers503: a subscriber that swallows publishes and a missing stream
 // mean no ack ever comes; the request must end with 503 at the publish timeout, not hang.
 func TestNoAckWithinTimeoutAnswers503(t *testing.T) {
-	st := startStack(t, nil, 300*time.Millisecond)
+	t.Parallel()
+	st := startStack(t, stackOptions{publishTimeout: 300 * time.Millisecond})
 	if err := st.js.DeleteStream(context.Background(), "AVATAR"); err != nil {
 		t.Fatal(err)
 	}

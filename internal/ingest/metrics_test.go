@@ -1,91 +1,24 @@
 package ingest_test
 
 import (
-	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
 	"github.com/avatarbus/avatarbus/envelope"
-	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
 	"github.com/avatarbus/avatarbus/internal/ingest"
 	"github.com/avatarbus/avatarbus/internal/metrics"
-	"github.com/avatarbus/avatarbus/subjects"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 )
-
-// metricStack is the ingest stack of integration_test.go with metrics on a private registry and
-// the log captured.
-type metricStack struct {
-	url    string
-	srv    *server.Server
-	broker *broker.Broker
-	js     jetstream.JetStream
-	reg    *prometheus.Registry
-	logs   *syncBuffer
-}
-
-// syncBuffer is a log sink the handler goroutines can write concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startMetricStack starts ingest with metrics against the JetStream server srv (a fresh one when
-// nil), logging at debug level into the returned stack's logs.
-func startMetricStack(t *testing.T, srv *server.Server) *metricStack {
-	t.Helper()
-	if srv == nil {
-		srv = brokertest.RunJetStream(t)
-	}
-	logs := &syncBuffer{}
-	log := zerolog.New(logs).Level(zerolog.DebugLevel)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := broker.Open(ctx, broker.Config{
-		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
-		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
-			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
-	}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-
-	reg := metrics.NewRegistry()
-	m := metrics.New(reg)
-	if err := m.WatchNATS(b.Conn.IsConnected); err != nil {
-		t.Fatal(err)
-	}
-	base, _ := serveIngest(t, ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: log, Metrics: m})
-
-	_, js := brokertest.Connect(t, srv.ClientURL())
-	return &metricStack{url: base, srv: srv, broker: b, js: js, reg: reg, logs: logs}
-}
 
 // value is the value of the series name{labels} in g: a counter's or gauge's value, a histogram's
 // sample count. labels are name, value pairs and must be the series' complete label set.
@@ -143,7 +76,8 @@ func requests(t *testing.T, g prometheus.Gatherer, source, outcome string) float
 // TestMetricsCountEveryOutcome drives each kind of request through the real stack and checks what
 // it counted, series by series.
 func TestMetricsCountEveryOutcome(t *testing.T) {
-	st := startMetricStack(t, nil)
+	t.Parallel()
+	st := startStack(t, stackOptions{})
 	g := st.reg
 	// Every outcome of every configured source, plus the unknown-source bucket, exists from the start.
 	initialSeries, err := testutil.GatherAndCount(g, "avatarbus_ingest_requests_total")
@@ -291,16 +225,12 @@ avatarbus_duplicates_total{source="heygen"} 0
 // TestMetricsWhileNATSIsDown: stopping the NATS server turns avatarbus_nats_connected to 0 and
 // the refused requests count as unavailable.
 func TestMetricsWhileNATSIsDown(t *testing.T) {
-	st := startMetricStack(t, nil)
+	t.Parallel()
+	st := startStack(t, stackOptions{})
 	g := st.reg
 	brokertest.Stop(st.srv)
-	deadline := time.Now().Add(5 * time.Second)
-	for value(t, g, "avatarbus_nats_connected") != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("avatarbus_nats_connected still 1 after the server stopped")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.Cond(t, 5*time.Second, func() bool { return value(t, g, "avatarbus_nats_connected") == 0 },
+		"avatarbus_nats_connected 0 after the server stopped")
 	body := `{"type":"video.done","data":{"id":"v"}}`
 	for _, id := range []string{"down1", "down2"} {
 		if a := post(t, st.url+"/webhooks/acme", signedSW(t, id, time.Now(), body), body); a.status != 503 {
@@ -318,7 +248,8 @@ func TestMetricsWhileNATSIsDown(t *testing.T) {
 // TestRefusedRequestLogsCarryNoBodyOrSecret: every refusal is logged with the request id the
 // client got, and no log line (debug included) carries a body, a secret, a token or a query.
 func TestRefusedRequestLogsCarryNoBodyOrSecret(t *testing.T) {
-	st := startMetricStack(t, nil)
+	t.Parallel()
+	st := startStack(t, stackOptions{})
 	const marker = "BODY-MARKER-7f3a"
 	body := `{"type":"video.done","data":{"id":"` + marker + `"}}`
 	h := signedSW(t, "msg_log", time.Now(), body)
@@ -360,17 +291,11 @@ func TestRefusedRequestLogsCarryNoBodyOrSecret(t *testing.T) {
 	}
 }
 
-// panicking is a Publisher with a bug.
-type panicking struct{}
-
-func (panicking) Publish(context.Context, string, *envelope.Event) (broker.Ack, error) {
-	panic("publisher bug")
-}
-
 // TestPanicCountsAsInternal: a panic in the pipeline is answered 500 and counted once.
 func TestPanicCountsAsInternal(t *testing.T) {
+	t.Parallel()
 	reg := metrics.NewRegistry()
-	ing := ingest.New(ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: panicking{},
+	ing := ingest.New(ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: &fakePublisher{panicWith: "publisher bug"},
 		Log: zerolog.Nop(), Metrics: metrics.New(reg)})
 	body := `{"type":"video.done","data":{"id":"v"}}`
 	req := httptest.NewRequest(http.MethodPost, "/webhooks/acme", strings.NewReader(body))

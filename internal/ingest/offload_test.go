@@ -17,9 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/broker"
@@ -27,36 +25,15 @@ import (
 	"github.com/avatarbus/avatarbus/internal/ingest"
 	"github.com/avatarbus/avatarbus/internal/offload"
 	"github.com/avatarbus/avatarbus/platform"
-	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
 )
 
 const elevenSecret = "wsec_objects-test-secret"
 
-// objectsStack is the ingest tier with the object store, as serve wires it, on a real JetStream
-// with NATS's default max payload (1 MiB).
-type objectsStack struct {
-	srv     *server.Server
-	url     string
-	js      jetstream.JetStream // an independent client for assertions
-	objects *broker.Objects
-}
-
-func startObjectsStack(t *testing.T) *objectsStack {
+// objectsSources are the sources of the offload tests: ElevenLabs with its large fields
+// offloaded, and a Standard Webhooks source with a large body limit and no opt-in.
+func objectsSources(t *testing.T) []ingest.Source {
 	t.Helper()
-	srv := brokertest.RunJetStream(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := broker.Open(ctx, broker.Config{
-		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
-		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
-			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
-		Objects: &broker.ObjectsConfig{Bucket: "AVATAR_OBJECTS", Replicas: 1, TTL: time.Hour},
-	}, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
 	eleven := preset(t, "elevenlabs")
 	large := platform.LargeFieldsOf(eleven)
 	if large.MaxBody < 100<<20 || large.OffloadAbove != 512<<10 || len(large.Fields) != 1 {
@@ -72,10 +49,7 @@ func startObjectsStack(t *testing.T) *objectsStack {
 			Verifier: mustVerifier(t, verify.Config{Scheme: "standardwebhooks", Secrets: []string{swSecret}}),
 			Events:   map[string]string{"video.done": envelope.TypeVideoCompleted}},
 	}
-	base, _ := serveIngest(t, ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(),
-		Log: zerolog.Nop(), Objects: b.Objects(), MaxPayload: b.MaxPayload})
-	_, js := brokertest.Connect(t, srv.ClientURL())
-	return &objectsStack{srv: srv, url: base, js: js, objects: broker.NewObjects(js, "AVATAR_OBJECTS", 0)}
+	return sources
 }
 
 // signElevenLabs signs as ElevenLabs documents it (HMAC-SHA256 of "<t>.<body>", hex, in
@@ -161,7 +135,11 @@ func getObject(t *testing.T, o *broker.Objects, url string) ([]byte, broker.Obje
 // payload) is stored: the audio decoded in the object store, the event small and pointing at it.
 // Its redelivery is a duplicate and leaves one object.
 func TestCallAudioIsStoredByReference(t *testing.T) {
-	st := startObjectsStack(t)
+	if testing.Short() {
+		t.Skip("posts a 40 MiB body; skipped under -short")
+	}
+	t.Parallel()
+	st := startStack(t, stackOptions{objects: true, sources: objectsSources(t)})
 	audio := make([]byte, 30<<20)
 	rand.Read(audio)
 	body := []byte(`{"type":"post_call_audio","event_timestamp":1764151200,"data":{"agent_id":"agent_1","conversation_id":"conv_big","full_audio":"` +
@@ -214,9 +192,10 @@ func TestCallAudioIsStoredByReference(t *testing.T) {
 // TestObjectStoreDownIs503: without the bucket, or without NATS, nothing can be referred to, so
 // nothing is published and the platform is told to retry, at once.
 func TestObjectStoreDownIs503(t *testing.T) {
+	t.Parallel()
 	audio := make([]byte, 600<<10) // over the preset's 512 KiB threshold, under the max payload
 	body := []byte(`{"type":"post_call_audio","data":{"conversation_id":"conv_down","full_audio":"` + base64.StdEncoding.EncodeToString(audio) + `"}}`)
-	refused := func(t *testing.T, st *objectsStack) {
+	refused := func(t *testing.T, st *stack) {
 		t.Helper()
 		start := time.Now()
 		a := postBytes(t, st.url+"/webhooks/voice", signElevenLabs(body, time.Now()), body)
@@ -228,7 +207,7 @@ func TestObjectStoreDownIs503(t *testing.T) {
 		}
 	}
 	t.Run("bucket deleted", func(t *testing.T) {
-		st := startObjectsStack(t)
+		st := startStack(t, stackOptions{objects: true, sources: objectsSources(t)})
 		if err := st.js.DeleteObjectStore(context.Background(), "AVATAR_OBJECTS"); err != nil {
 			t.Fatal(err)
 		}
@@ -238,7 +217,7 @@ func TestObjectStoreDownIs503(t *testing.T) {
 		}
 	})
 	t.Run("server stopped", func(t *testing.T) {
-		st := startObjectsStack(t)
+		st := startStack(t, stackOptions{objects: true, sources: objectsSources(t)})
 		brokertest.Stop(st.srv)
 		refused(t, st)
 	})
@@ -248,7 +227,8 @@ func TestObjectStoreDownIs503(t *testing.T) {
 // larger than NATS's max payload, instead of answering 503 forever: its largest string, or the
 // whole payload when no string is large (many small fields, or a body that is not JSON).
 func TestTooLargeForAMessageIsOffloadedForAnySource(t *testing.T) {
-	st := startObjectsStack(t)
+	t.Parallel()
+	st := startStack(t, stackOptions{objects: true, sources: objectsSources(t)})
 	transcript := strings.Repeat("a line of the transcript <b>&amp;</b> \u00e9\n", 80_000) // ~3 MiB
 	many := make([]string, 6000)
 	for i := range many {

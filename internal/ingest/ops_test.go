@@ -15,74 +15,15 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/broker"
-	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
 	"github.com/avatarbus/avatarbus/internal/ingest"
-	"github.com/avatarbus/avatarbus/internal/metrics"
-	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
 )
 
-// opsStack is the ingest tier on a real JetStream with the operational settings under test:
-// quarantine, rate limits, HTTP timeouts, metrics and a captured log.
-type opsStack struct {
-	url  string
-	js   jetstream.JetStream
-	reg  *prometheus.Registry
-	logs *syncBuffer
-}
-
-type opsOptions struct {
-	quarantine bool
-	limits     map[string]*ingest.RateLimit // by source name
-	http       ingest.HTTPConfig
-	level      zerolog.Level
-}
-
-func startOpsStack(t *testing.T, o opsOptions) *opsStack {
-	t.Helper()
-	srv := brokertest.RunJetStream(t)
-	logs := &syncBuffer{}
-	log := zerolog.New(logs).Level(o.level)
-	bcfg := broker.Config{
-		Conn: broker.ConnConfig{URL: srv.ClientURL(), Name: "test"},
-		Stream: broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1,
-			MaxAge: time.Hour, Duplicates: 10 * time.Minute},
-	}
-	if o.quarantine {
-		bcfg.Quarantine = &broker.QuarantineConfig{Name: "AVATAR_QUARANTINE", Subjects: subjects.QuarantineSubjects("avatar"),
-			Replicas: 1, MaxAge: time.Hour, MaxBytes: 8 << 20}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	b, err := broker.Open(ctx, bcfg, zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-
-	sources := testSources(t)
-	for i := range sources {
-		sources[i].RateLimit = o.limits[sources[i].Name]
-	}
-	reg := metrics.NewRegistry()
-	cfg := ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: log,
-		Metrics: metrics.New(reg), HTTP: o.http}
-	if q := b.Quarantine(); q != nil {
-		cfg.Quarantine = q
-	}
-	base, _ := serveIngest(t, cfg)
-
-	_, js := brokertest.Connect(t, srv.ClientURL())
-	return &opsStack{url: base, js: js, reg: reg, logs: logs}
-}
-
 // quarantined returns the messages of the quarantine stream, decoded.
-func (st *opsStack) quarantined(t *testing.T) []*broker.Refused {
+func (st *stack) quarantined(t *testing.T) []*broker.Refused {
 	t.Helper()
 	ctx := context.Background()
 	s, err := st.js.Stream(ctx, "AVATAR_QUARANTINE")
@@ -112,7 +53,8 @@ func (st *opsStack) quarantined(t *testing.T) []*broker.Refused {
 }
 
 func TestBadSignatureIsQuarantinedNotPublished(t *testing.T) {
-	st := startOpsStack(t, opsOptions{quarantine: true, level: zerolog.InfoLevel})
+	t.Parallel()
+	st := startStack(t, stackOptions{quarantine: true, level: zerolog.InfoLevel})
 	const marker = "QUARANTINE-BODY-42"
 	body := `{"type":"video.done","data":{"id":"` + marker + `"}}`
 	h := signedSW(t, "msg_q", time.Now(), body)
@@ -198,7 +140,8 @@ func TestBadSignatureIsQuarantinedNotPublished(t *testing.T) {
 func toMIME(h http.Header) map[string][]string { return h }
 
 func TestQuarantineOffKeepsNothing(t *testing.T) {
-	st := startOpsStack(t, opsOptions{level: zerolog.InfoLevel})
+	t.Parallel()
+	st := startStack(t, stackOptions{level: zerolog.InfoLevel})
 	body := `{"type":"video.done","data":{"id":"v"}}`
 	a := post(t, st.url+"/webhooks/acme", signedSW(t, "m", time.Now(), body), body+" ")
 	if a.status != 401 {
@@ -216,7 +159,8 @@ func TestQuarantineOffKeepsNothing(t *testing.T) {
 }
 
 func TestRateLimitAnswers429PerSource(t *testing.T) {
-	st := startOpsStack(t, opsOptions{level: zerolog.InfoLevel, limits: map[string]*ingest.RateLimit{
+	t.Parallel()
+	st := startStack(t, stackOptions{level: zerolog.InfoLevel, limits: map[string]*ingest.RateLimit{
 		"acme":   {RPS: 1, Burst: 2},
 		"heygen": {RPS: 1, Burst: 1},
 	}})
@@ -260,7 +204,7 @@ func TestRateLimitAnswers429PerSource(t *testing.T) {
 		}
 	}
 	// Retry-After says when: after it, acme is served again.
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // waiting out the window is the behaviour under test
 	if a := post(t, st.url+"/webhooks/acme", signedSW(t, "after", time.Now(), body), body); a.status != 200 {
 		t.Fatalf("after Retry-After: %d %v", a.status, a.body)
 	}
@@ -277,7 +221,8 @@ func TestRateLimitAnswers429PerSource(t *testing.T) {
 }
 
 func TestRetryAfterRoundsUp(t *testing.T) {
-	st := startOpsStack(t, opsOptions{limits: map[string]*ingest.RateLimit{"did": {RPS: 0.25, Burst: 1}}})
+	t.Parallel()
+	st := startStack(t, stackOptions{limits: map[string]*ingest.RateLimit{"did": {RPS: 0.25, Burst: 1}}})
 	if a := post(t, st.url+"/webhooks/did?token="+didToken, nil, `{}`); a.status != 200 {
 		t.Fatalf("%d %v", a.status, a.body)
 	}
@@ -290,7 +235,8 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 // TestSlowlorisIsCutByReadHeaderTimeout: a client that dribbles its headers loses its connection
 // at read_header_timeout, and meanwhile another client is served at once.
 func TestSlowlorisIsCutByReadHeaderTimeout(t *testing.T) {
-	st := startOpsStack(t, opsOptions{http: ingest.HTTPConfig{ReadHeaderTimeout: 300 * time.Millisecond}})
+	t.Parallel()
+	st := startStack(t, stackOptions{http: ingest.HTTPConfig{ReadHeaderTimeout: 300 * time.Millisecond}})
 	addr := strings.TrimPrefix(st.url, "http://")
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -308,7 +254,7 @@ func TestSlowlorisIsCutByReadHeaderTimeout(t *testing.T) {
 			if _, err := conn.Write([]byte("X")); err != nil {
 				break
 			}
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond) // the slow client's pace: the behaviour under test
 		}
 		cut <- time.Since(start)
 	}()
@@ -333,24 +279,15 @@ func TestSlowlorisIsCutByReadHeaderTimeout(t *testing.T) {
 	}
 }
 
-// stubPublisher answers every publish with err, or a fresh ack.
-type stubPublisher struct{ err error }
-
-func (p stubPublisher) Publish(context.Context, string, *envelope.Event) (broker.Ack, error) {
-	if p.err != nil {
-		return broker.Ack{}, p.err
-	}
-	return broker.Ack{Stream: "AVATAR", Seq: 1}, nil
-}
-
 // TestEveryAnswerCarriesARequestID: 200, 401, 404 (unknown source and unknown route), 405, 413,
 // 429 and 503 all carry X-Request-Id, and error bodies repeat it.
 func TestEveryAnswerCarriesARequestID(t *testing.T) {
+	t.Parallel()
 	body := `{"type":"video.done","data":{"id":"v"}}`
 	sources := testSources(t)
 	sources[0].RateLimit = &ingest.RateLimit{RPS: 0.001, Burst: 1}
-	ok := ingest.New(ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: stubPublisher{}, Log: zerolog.Nop()})
-	down := ingest.New(ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: stubPublisher{err: broker.ErrUnavailable}, Log: zerolog.Nop()})
+	ok := ingest.New(ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: &fakePublisher{}, Log: zerolog.Nop()})
+	down := ingest.New(ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: &fakePublisher{err: broker.ErrUnavailable}, Log: zerolog.Nop()})
 	big := strings.Repeat("x", 5000)
 	for _, tt := range []struct {
 		name   string
@@ -400,7 +337,8 @@ func TestEveryAnswerCarriesARequestID(t *testing.T) {
 // 404, 413, 429) and accepted requests: every line of a request carries its request id, and no
 // line holds a body, a secret, a token or a query string.
 func TestInfoLogsCarryNoBodyNorSecret(t *testing.T) {
-	st := startOpsStack(t, opsOptions{quarantine: true, level: zerolog.InfoLevel,
+	t.Parallel()
+	st := startStack(t, stackOptions{quarantine: true, level: zerolog.InfoLevel,
 		// Burst 1: the guessed token spends the unverified budget, not the valid token's.
 		limits: map[string]*ingest.RateLimit{"did": {RPS: 0.001, Burst: 1}}})
 	startup := len(st.logs.String())
@@ -465,10 +403,11 @@ func TestInfoLogsCarryNoBodyNorSecret(t *testing.T) {
 // TestReloadChangesTheRateLimit: a reload (SIGHUP) with another rate_limit takes effect for the
 // next request, with a fresh bucket; one without a limit lifts it.
 func TestReloadChangesTheRateLimit(t *testing.T) {
+	t.Parallel()
 	body := `{"type":"video.done","data":{"id":"v"}}`
 	sources := testSources(t)
 	sources[0].RateLimit = &ingest.RateLimit{RPS: 0.001, Burst: 1}
-	srv := ingest.New(ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: stubPublisher{}, Log: zerolog.Nop()})
+	srv := ingest.New(ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: &fakePublisher{}, Log: zerolog.Nop()})
 	status := func() int {
 		req := httptest.NewRequest("POST", "/webhooks/acme", strings.NewReader(body))
 		for k, v := range signedSW(t, "reload", time.Now(), body) {
@@ -502,7 +441,8 @@ func TestReloadChangesTheRateLimit(t *testing.T) {
 // TestIncomingRequestIDIsKeptOnlyWhenFit: a proxy's X-Request-Id is echoed; an overlong or odd
 // one is replaced by a generated id.
 func TestIncomingRequestIDIsKeptOnlyWhenFit(t *testing.T) {
-	srv := ingest.New(ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: stubPublisher{}, Log: zerolog.Nop()})
+	t.Parallel()
+	srv := ingest.New(ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar", Publisher: &fakePublisher{}, Log: zerolog.Nop()})
 	for _, tt := range []struct {
 		in   string
 		kept bool

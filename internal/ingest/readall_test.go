@@ -16,6 +16,7 @@ import (
 // error is returned with what was read before it. What it charged covers what it holds, and
 // comes back whole on release.
 func TestReadAllReadsWhatReadAllReads(t *testing.T) {
+	t.Parallel()
 	budget := newBodyBudget(1<<30, time.Second)
 	body := bytes.Repeat([]byte("0123456789"), 300)
 	for _, size := range []int64{-1, 0, 10, int64(len(body)), int64(len(body)) + 7, 1 << 20} {
@@ -51,6 +52,7 @@ func TestReadAllReadsWhatReadAllReads(t *testing.T) {
 // held by others waits, then is refused as busy, or goes on as soon as room comes free; a small
 // one has a reserve of its own, itself bounded.
 func TestReadAllChargesTheBudget(t *testing.T) {
+	t.Parallel()
 	const size = 1 << 20
 	for _, tt := range []struct {
 		name     string
@@ -119,6 +121,7 @@ func TestReadAllChargesTheBudget(t *testing.T) {
 	filler.release()
 	small.release()
 
+	// Room comes free while readAll waits: the sleep is the behaviour under test.
 	go func() { time.Sleep(50 * time.Millisecond); other.release() }()
 	got, err := readAll(context.Background(), strings.NewReader(strings.Repeat("x", large)), large, size, hold)
 	if err != nil || len(got) != large {

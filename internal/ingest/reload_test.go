@@ -17,7 +17,9 @@ func tokenSource(t *testing.T, name string, secrets ...string) ingest.Source {
 }
 
 func TestReloadSwapsSecretsWithoutLosingRequests(t *testing.T) {
-	url, srv, js := serveSources(t, []ingest.Source{tokenSource(t, "rotated", "old-token"), tokenSource(t, "steady", "steady-token")})
+	t.Parallel()
+	st := startStack(t, stackOptions{sources: []ingest.Source{tokenSource(t, "rotated", "old-token"), tokenSource(t, "steady", "steady-token")}})
+	url, srv, js := st.url, st.ing, st.js
 	h := http.Header{"Content-Type": {"application/json"}}
 	talk := func(i int) string {
 		return `{"id":"tlk_` + strings.Repeat("a", i%7+1) + `_` + string(rune('a'+i%26)) + `","status":"done"}`
@@ -85,7 +87,9 @@ func TestReloadSwapsSecretsWithoutLosingRequests(t *testing.T) {
 }
 
 func TestReloadRefusesAnotherSetOfSources(t *testing.T) {
-	url, srv, _ := serveSources(t, []ingest.Source{tokenSource(t, "a", "tok-a"), tokenSource(t, "b", "tok-b")})
+	t.Parallel()
+	st := startStack(t, stackOptions{sources: []ingest.Source{tokenSource(t, "a", "tok-a"), tokenSource(t, "b", "tok-b")}})
+	url, srv := st.url, st.ing
 	for _, tt := range []struct {
 		sources []ingest.Source
 		want    string

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -14,19 +13,15 @@ import (
 
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/broker"
-	"github.com/avatarbus/avatarbus/internal/ingest"
 )
 
 // tracedStack is startStack with a tracer provider that keeps its spans in memory.
 func tracedStack(t *testing.T) (*stack, *tracetest.InMemoryExporter) {
 	t.Helper()
-	st := startStack(t, nil, 0)
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	st.url, _ = serveIngest(t, ingest.Config{Sources: testSources(t), SubjectPrefix: "avatar",
-		Publisher: st.broker.Publisher(), Log: zerolog.Nop(), Tracer: tp})
-	return st, exp
+	return startStack(t, stackOptions{tracer: tp}), exp
 }
 
 // spansByName indexes the finished spans by name; each name must occur once.
@@ -186,7 +181,7 @@ func TestTracingRefusedRequest(t *testing.T) {
 // TestTracingOffByDefault: without a Tracer, an incoming traceparent is not followed, and the
 // stored event carries no trace context (nothing to continue, nothing exported).
 func TestTracingOffByDefault(t *testing.T) {
-	st := startStack(t, nil, 0)
+	st := startStack(t, stackOptions{})
 	body := `{"type":"video.done","timestamp":"2026-11-26T10:00:00Z","data":{"id":"vid_9"}}`
 	h := signedSW(t, "msg_off", time.Now(), body)
 	h.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")

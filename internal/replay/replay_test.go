@@ -13,6 +13,7 @@ import (
 
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/replay"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 )
 
 func TestRunWindowBySequence(t *testing.T) {
@@ -385,13 +386,7 @@ func TestFollow(t *testing.T) {
 		return got, cancel, done
 	}
 	waitConsumer := func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for len(e.consumerNames(t)) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("Follow created no consumer within 5s")
-			}
-			time.Sleep(10 * time.Millisecond) // polling interval
-		}
+		waitfor.Cond(t, 5*time.Second, func() bool { return len(e.consumerNames(t)) > 0 }, "Follow to create its consumer")
 	}
 	receive := func(got chan replay.Message, want ...uint64) {
 		t.Helper()

@@ -29,6 +29,7 @@ var layers = []struct {
 	{"cmd/avatarbus", 0},
 	{"internal/broker/brokertest", 0},
 	{"internal/platformapi/platformapitest", 0},
+	{"internal/waitfor", 0},
 	{"test/...", 0},
 	{"examples/...", 0},
 	// 1: the services the binary wires.

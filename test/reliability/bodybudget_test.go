@@ -145,7 +145,7 @@ sources:
 			log, _ := os.ReadFile(logf.Name())
 			t.Fatalf("serve not ready after 20s:\n%s", log)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // polling interval (the log is shown on failure)
 	}
 
 	pid := cmd.Process.Pid
@@ -190,7 +190,7 @@ sources:
 				}
 				sent += n
 			}
-			time.Sleep(time.Until(release))
+			time.Sleep(time.Until(release)) // holding the body until release is the attack
 			_, _ = conn.Write([]byte("x"))
 			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 			if err != nil {
@@ -203,7 +203,7 @@ sources:
 		})
 	}
 
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // the attack starts first; serve is another process
 	body := []byte(`{"type":"video.done","data":{"id":"during-the-attack"}}`)
 	now := time.Now()
 	sig, err := verify.SignStandardWebhooks(budgetSecret, "genuine-rss", now, body)
@@ -230,7 +230,7 @@ sources:
 			break
 		}
 		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		time.Sleep(time.Duration(max(secs, 1)) * time.Second)
+		time.Sleep(time.Duration(max(secs, 1)) * time.Second) // as the platforms retry
 	}
 	wg.Wait()
 	close(stop)

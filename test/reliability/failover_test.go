@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/test/reliability"
 )
 
@@ -51,30 +52,30 @@ func failover(t *testing.T, c faultyCluster) {
 	st := startStack(t, reliability.StackConfig{NATSURL: c.URLs(), Replicas: 3, PublishTimeout: publishTimeout})
 	js := jetStream(t, c.URLs())
 	leaderOf := func() int { return streamLeader(js, c) }
-	waitFor(t, 20*time.Second, "stream leader elected", func() bool { return leaderOf() >= 0 })
+	waitfor.Cond(t, 20*time.Second, func() bool { return leaderOf() >= 0 }, "stream leader elected")
 
 	load := startLoad(&reliability.Load{URL: st.URL, Prefix: "failover", Workers: 4})
 	rounds, phase := bounded(1, 4), bounded(3*time.Second, 20*time.Second)
 	for round := 1; round <= rounds; round++ {
-		time.Sleep(phase)
+		time.Sleep(phase) // the load runs through this phase: the behaviour under test
 		leader := leaderOf()
 		if leader < 0 {
 			t.Fatalf("round %d: no stream leader before the fault", round)
 		}
 		c.Down(leader)
 		down := time.Now()
-		waitFor(t, 30*time.Second, "a new stream leader", func() bool {
+		waitfor.Cond(t, 30*time.Second, func() bool {
 			l := leaderOf()
 			return l >= 0 && l != leader
-		})
+		}, "a new stream leader")
 		elected := time.Since(down)
-		waitFor(t, 30*time.Second, "2xx answers after the leader went down", func() bool { return load.okSince(down.Add(elected)) > 0 })
+		waitfor.Cond(t, 30*time.Second, func() bool { return load.okSince(down.Add(elected)) > 0 }, "2xx answers after the leader went down")
 		t.Logf("round %d: leader %s down; new leader %s after %s; stores resumed after %s",
 			round, c.Name(leader), c.Name(leaderOf()), elected.Round(time.Millisecond), time.Since(down).Round(time.Millisecond))
-		time.Sleep(phase)
+		time.Sleep(phase) // the load runs through this phase: the behaviour under test
 		c.Up(leader)
 		up := time.Now()
-		time.Sleep(phase)
+		time.Sleep(phase) // the load runs through this phase: the behaviour under test
 		if load.okSince(up) == 0 {
 			t.Fatalf("round %d: no 2xx after %s rejoined", round, c.Name(leader))
 		}
@@ -146,7 +147,7 @@ func replicasCurrent(js jetstream.JetStream, timeout time.Duration) (string, boo
 		if time.Now().After(deadline) {
 			return last, false
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // polling interval
 	}
 }
 
@@ -159,22 +160,22 @@ func TestClusterQuorumLoss(t *testing.T) {
 	c := brokertest.RunCluster(t, 3)
 	st := startStack(t, reliability.StackConfig{NATSURL: c.URLs(), Replicas: 3, PublishTimeout: publishTimeout})
 	js := jetStream(t, c.URLs())
-	waitFor(t, 20*time.Second, "stream leader elected", func() bool { return streamLeader(js, inProcess{c}) >= 0 })
+	waitfor.Cond(t, 20*time.Second, func() bool { return streamLeader(js, inProcess{c}) >= 0 }, "stream leader elected")
 
 	load := startLoad(&reliability.Load{URL: st.URL, Prefix: "quorum", Workers: 4})
 	phase := bounded(3*time.Second, 20*time.Second)
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	c.Stop(1)
 	c.Stop(2)
 	lost := time.Now()
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	back := time.Now()
 	c.Restart(1)
-	waitFor(t, 30*time.Second, "2xx after the majority came back", func() bool { return load.okSince(back) > 0 })
+	waitfor.Cond(t, 30*time.Second, func() bool { return load.okSince(back) > 0 }, "2xx after the majority came back")
 	resumed := time.Since(back)
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	c.Restart(2)
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	results := load.stop()
 
 	tally := checkLoad(t, results, publishTimeout+2*time.Second)

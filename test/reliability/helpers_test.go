@@ -101,18 +101,6 @@ func (r *running) stop() []reliability.Result {
 	return r.results
 }
 
-// waitFor polls cond every 50ms until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // jetStream connects an independent client to urls for assertions; it follows the cluster
 // through restarts.
 func jetStream(t *testing.T, urls string) jetstream.JetStream {

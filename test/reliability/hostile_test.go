@@ -443,6 +443,7 @@ func TestSlowClients(t *testing.T) {
 		wg.Go(func() { drip("headers", "POST /webhooks/load HTTP/1.1\r\nHost: x\r\nX-Slow: ") })
 		wg.Go(func() { drip("body", head.String()) })
 	}
+	// The slow clients connect first; they are what the requests below run among.
 	time.Sleep(200 * time.Millisecond)
 	for i := range 20 { // the server keeps serving meanwhile
 		a := send(t, signed(t, st, reliability.LoadSource, fmt.Sprintf("during-slow-%d", i), body))

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/test/reliability"
 )
 
@@ -25,17 +26,17 @@ func TestBrokerOutageUnderLoad(t *testing.T) {
 	var outages []window
 	rounds, downFor, upFor := bounded(1, 5), bounded(3*time.Second, 10*time.Second), bounded(3*time.Second, 15*time.Second)
 	for round := 1; round <= rounds; round++ {
-		time.Sleep(upFor)
+		time.Sleep(upFor) // the server stays up this long: the behaviour under test
 		brokertest.Stop(srv)
 		w := window{down: time.Now()}
-		time.Sleep(downFor)
+		time.Sleep(downFor) // the outage lasts this long: the behaviour under test
 		w.up = time.Now()
 		srv = brokertest.RunWithOptions(t, opts)
 		outages = append(outages, w)
-		waitFor(t, 15*time.Second, "2xx after the server came back", func() bool { return load.okSince(w.up) > 0 })
+		waitfor.Cond(t, 15*time.Second, func() bool { return load.okSince(w.up) > 0 }, "2xx after the server came back")
 		t.Logf("round %d: down %s; first store %s after the restart", round, downFor, recoveredAfter(load, w.up))
 	}
-	time.Sleep(upFor)
+	time.Sleep(upFor) // the load runs through this phase: the behaviour under test
 	results := load.stop()
 
 	tally := checkLoad(t, results, 2*time.Second)

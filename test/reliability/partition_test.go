@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/waitfor"
 	"github.com/avatarbus/avatarbus/test/reliability"
 )
 
@@ -26,22 +27,22 @@ func TestSilentPartition(t *testing.T) {
 	st := startStack(t, reliability.StackConfig{NATSURL: "nats://" + link.Addr(), Replicas: 3, PublishTimeout: publishTimeout,
 		PingInterval: 500 * time.Millisecond})
 	js := jetStream(t, c.URLs())
-	waitFor(t, 20*time.Second, "stream leader elected", func() bool { return c.StreamLeader(reliability.StreamName) >= 0 })
+	waitfor.Cond(t, 20*time.Second, func() bool { return c.StreamLeader(reliability.StreamName) >= 0 }, "stream leader elected")
 
 	load := startLoad(&reliability.Load{URL: st.URL, Prefix: "partition", Workers: 4})
 	phase := bounded(2*time.Second, 10*time.Second)
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	if load.okSince(time.Time{}) == 0 {
 		t.Fatal("no 2xx before the partition")
 	}
 	link.Cut()
 	cut := time.Now()
-	waitFor(t, 20*time.Second, "2xx while the partition lasts (failover to another node)", func() bool { return load.okSince(cut.Add(time.Second)) > 0 })
+	waitfor.Cond(t, 20*time.Second, func() bool { return load.okSince(cut.Add(time.Second)) > 0 }, "2xx while the partition lasts (failover to another node)")
 	t.Logf("partitioned from node 0; stores resumed after %s", recoveredAfter(load, cut))
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	link.Heal()
 	healed := time.Now()
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	if load.okSince(healed) == 0 {
 		t.Fatal("no 2xx after the partition healed")
 	}
@@ -67,7 +68,7 @@ func TestClusterPartition(t *testing.T) {
 	const publishTimeout = time.Second
 	startStack(t, reliability.StackConfig{NATSURL: c.URLs(), Replicas: 3, PublishTimeout: publishTimeout}) // creates the stream
 	js := jetStream(t, c.URLs())
-	waitFor(t, 20*time.Second, "stream leader elected", func() bool { return c.StreamLeader(reliability.StreamName) >= 0 })
+	waitfor.Cond(t, 20*time.Second, func() bool { return c.StreamLeader(reliability.StreamName) >= 0 }, "stream leader elected")
 	leader := c.StreamLeader(reliability.StreamName)
 	majorityNode := (leader + 1) % 3
 	majority := startStack(t, reliability.StackConfig{NATSURL: c.ClientURL(majorityNode), Replicas: 3, PublishTimeout: publishTimeout})
@@ -76,24 +77,24 @@ func TestClusterPartition(t *testing.T) {
 	loadA := startLoad(&reliability.Load{URL: majority.URL, Prefix: "majority", Workers: 3})
 	loadB := startLoad(&reliability.Load{URL: minority.URL, Prefix: "minority", Workers: 3})
 	phase := bounded(2*time.Second, 10*time.Second)
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	reconnectsBefore := minority.Broker.Conn.Stats().Reconnects
 	onLeader := sameServer(minority.Broker.Conn.ConnectedUrl(), c.ClientURL(leader))
 	c.Partition(leader)
 	cut := time.Now()
-	waitFor(t, 30*time.Second, "2xx on the majority side while the partition lasts", func() bool {
+	waitfor.Cond(t, 30*time.Second, func() bool {
 		return loadA.okSince(cut.Add(publishTimeout)) > 0
-	})
+	}, "2xx on the majority side while the partition lasts")
 	t.Logf("leader %s cut off; the majority (%s) stored again after %s", c.Name(leader), c.Name(majorityNode), recoveredAfter(loadA, cut.Add(publishTimeout)))
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	c.Heal(leader)
 	healed := time.Now()
 	// The minority's avatarbus stays on the cut-off node unless its connection was replaced (two
 	// missed pings, e.g. on a starved machine): then it reached a majority node, whose 2xx are true.
 	failedOver := !onLeader || minority.Broker.Conn.Stats().Reconnects > reconnectsBefore
-	waitFor(t, 30*time.Second, "2xx on the former minority side after the partition healed", func() bool { return loadB.okSince(healed) > 0 })
+	waitfor.Cond(t, 30*time.Second, func() bool { return loadB.okSince(healed) > 0 }, "2xx on the former minority side after the partition healed")
 	t.Logf("partition healed; %s's avatarbus stored again after %s", c.Name(leader), recoveredAfter(loadB, healed))
-	time.Sleep(phase)
+	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	resultsA, resultsB := loadA.stop(), loadB.stop()
 
 	// Cut off from the majority, nothing sent to the old leader after the cut can be stored.

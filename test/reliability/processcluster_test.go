@@ -94,7 +94,7 @@ func (c *processCluster) start(i int) {
 		if time.Now().After(deadline) {
 			c.t.Fatalf("%s does not listen: %v", c.Name(i), err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // polling interval (the dial error is shown on failure)
 	}
 }
 
