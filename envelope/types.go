@@ -21,6 +21,8 @@ const (
 	TypeVoiceRemoved                = "avatar.voice.removed"
 	TypeVoiceTranscriptionCompleted = "avatar.voice.transcription_completed"
 	TypeAccountCreditsLow           = "avatar.account.credits_low"
+	TypeAccountCreditsExhausted     = "avatar.account.credits_exhausted"
+	TypeVideoStalled                = "avatar.video.stalled"
 	TypeUnrecognized                = "avatar.unrecognized"
 )
 
@@ -31,7 +33,7 @@ var types = []string{
 	TypeConversationStarted, TypeConversationEnded, TypeConversationTranscriptReady,
 	TypeConversationRecordingReady, TypeConversationAnalysisReady, TypeConversationFailed,
 	TypeVoiceRemovalNotice, TypeVoiceRemovalWithdrawn, TypeVoiceRemoved, TypeVoiceTranscriptionCompleted,
-	TypeAccountCreditsLow, TypeUnrecognized,
+	TypeAccountCreditsLow, TypeAccountCreditsExhausted, TypeVideoStalled, TypeUnrecognized,
 }
 
 var catalogue = func() map[string]bool {
