@@ -82,7 +82,10 @@ func TestClusterPartition(t *testing.T) {
 	onLeader := sameServer(minority.Broker.Conn.ConnectedUrl(), c.ClientURL(leader))
 	c.Partition(leader)
 	cut := time.Now()
-	waitfor.Cond(t, 30*time.Second, func() bool {
+	// Usually 4-7 s (a new stream leader among the two); a machine starved by the rest of the
+	// suite has taken over 30 s, so the bound is generous: it is the outcome, not the speed, that is
+	// under test here.
+	waitfor.Cond(t, 90*time.Second, func() bool {
 		return loadA.okSince(cut.Add(publishTimeout)) > 0
 	}, "2xx on the majority side while the partition lasts")
 	t.Logf("leader %s cut off; the majority (%s) stored again after %s", c.Name(leader), c.Name(majorityNode), recoveredAfter(loadA, cut.Add(publishTimeout)))
