@@ -3,7 +3,6 @@ package platformapi
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -93,19 +92,4 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// numberString reads a JSON number or numeric string (APIs disagree with their own specs).
-func numberString(raw json.RawMessage) (float64, bool) {
-	var n float64
-	if json.Unmarshal(raw, &n) == nil {
-		return n, true
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
-			return f, true
-		}
-	}
-	return 0, false
 }
