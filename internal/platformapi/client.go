@@ -55,12 +55,14 @@ type Options struct {
 	Timeout time.Duration
 	// HTTPClient replaces the default client (its Timeout is then used as is).
 	HTTPClient *http.Client
-	// RequestsPerMinute is the client's request budget; 0 means the platform's default
-	// (DefaultRequestsPerMinute), a negative value means no budget.
+	// RequestsPerMinute is the client's request budget; 0 means none, except for the clients of
+	// NewLister and NewBalancer, which then get the platform's DefaultRequestsPerMinute (polling
+	// must not crowd out the calls that confirm webhooks as they arrive); negative means none.
 	RequestsPerMinute int
 }
 
-// DefaultRequestsPerMinute is each platform's request budget when Options.RequestsPerMinute is 0.
+// DefaultRequestsPerMinute is each platform's polling budget (NewLister, NewBalancer) when
+// Options.RequestsPerMinute is 0.
 // Synthesia documents 60 reads a minute on its lowest API tier (CONFIRMED,
 // https://docs.synthesia.io/reference/rate-limits and /docs/what-can-i-use-api-for). HeyGen, D-ID,
 // Tavus and ElevenLabs publish no per-minute figure for the GET endpoints used (UNKNOWN,
@@ -179,12 +181,8 @@ func newClient(platform, defaultBase string, auth authFunc, o Options) (*client,
 		}
 		hc = &http.Client{Timeout: t}
 	}
-	rpm := o.RequestsPerMinute
-	if rpm == 0 {
-		rpm = DefaultRequestsPerMinute[platform]
-	}
 	var budget *rate.Limiter
-	if rpm > 0 {
+	if rpm := o.RequestsPerMinute; rpm > 0 {
 		budget = rate.NewLimiter(rate.Limit(float64(rpm)/60), min(budgetBurst, rpm))
 	}
 	return &client{platform: platform, base: u, key: o.Key, auth: auth, http: hc, budget: budget}, nil

@@ -23,8 +23,8 @@ import (
 //     https://docs.d-id.com/reference/credits-1 and the same spec (UserCredits).
 
 func init() {
-	listers["did"] = func(o Options) (Lister, error) { return NewDID(o) }
-	balancers["did"] = func(o Options) (Balancer, error) { return NewDID(o) }
+	listers["did"] = func(o Options) (Lister, error) { return NewDID(polling("did", o)) }
+	balancers["did"] = func(o Options) (Balancer, error) { return NewDID(polling("did", o)) }
 }
 
 // didTerminal are the statuses a talk or clip does not leave.

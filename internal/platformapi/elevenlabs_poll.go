@@ -29,8 +29,8 @@ import (
 //     src/elevenlabs/user/subscription/raw_client.py, types/subscription.py @54e5899.
 
 func init() {
-	listers["elevenlabs"] = func(o Options) (Lister, error) { return NewElevenLabs(o) }
-	balancers["elevenlabs"] = func(o Options) (Balancer, error) { return NewElevenLabs(o) }
+	listers["elevenlabs"] = func(o Options) (Lister, error) { return NewElevenLabs(polling("elevenlabs", o)) }
+	balancers["elevenlabs"] = func(o Options) (Balancer, error) { return NewElevenLabs(polling("elevenlabs", o)) }
 }
 
 // elevenlabsPostCall is the webhook a finished conversation sent.

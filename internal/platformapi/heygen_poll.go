@@ -28,8 +28,8 @@ import (
 //     https://developers.heygen.com/reference/get-current-user.
 
 func init() {
-	listers["heygen"] = func(o Options) (Lister, error) { return NewHeyGen(o) }
-	balancers["heygen"] = func(o Options) (Balancer, error) { return NewHeyGen(o) }
+	listers["heygen"] = func(o Options) (Lister, error) { return NewHeyGen(polling("heygen", o)) }
+	balancers["heygen"] = func(o Options) (Balancer, error) { return NewHeyGen(polling("heygen", o)) }
 }
 
 // heygenAvatarEvents are the webhook events a listed video becomes. A per-job callback_url webhook

@@ -17,6 +17,14 @@ import (
 // (shared/platform-apis.md).
 const pageLimit = 100
 
+// polling returns o with the platform's polling budget when o sets none.
+func polling(platform string, o Options) Options {
+	if o.RequestsPerMinute == 0 {
+		o.RequestsPerMinute = DefaultRequestsPerMinute[platform]
+	}
+	return o
+}
+
 // webhookBody marshals a synthetic webhook body; its values are API objects or strings, which
 // always marshal.
 func webhookBody(v any) (json.RawMessage, error) {

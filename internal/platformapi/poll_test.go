@@ -17,6 +17,7 @@ import (
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/platformapi/platformapitest"
 	"github.com/avatarbus/avatarbus/platform"
+	"golang.org/x/time/rate"
 )
 
 // fixture reads a platform webhook fixture, the body the platform's docs show.
@@ -296,8 +297,18 @@ func TestRequestBudget(t *testing.T) {
 	if d := time.Since(start); d > 150*time.Millisecond {
 		t.Errorf("gave up after %v; a budget that cannot be met within ctx fails at once", d)
 	}
-	if DefaultRequestsPerMinute["synthesia"] != 60 {
-		t.Errorf("Synthesia's budget = %d, want its documented 60 reads/min", DefaultRequestsPerMinute["synthesia"])
+	// Pollers get the platform's budget by default (Synthesia: its documented 60 reads/min); the
+	// clients that confirm webhooks as they arrive get none.
+	l, _ = NewLister("synthesia", Options{Key: testKey})
+	if b := l.(*Synthesia).c.budget; b == nil || b.Limit() != 1 {
+		t.Errorf("Synthesia lister budget = %v, want 60/min", b)
+	}
+	bal, _ := NewBalancer("heygen", Options{Key: testKey})
+	if b := bal.(*HeyGen).c.budget; b == nil || b.Limit() != rate.Limit(float64(DefaultRequestsPerMinute["heygen"])/60) {
+		t.Errorf("HeyGen balancer budget = %v", b)
+	}
+	if h, _ := NewHeyGen(Options{Key: testKey}); h.c.budget != nil {
+		t.Error("a plain client has a budget")
 	}
 }
 

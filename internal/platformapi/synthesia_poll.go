@@ -23,7 +23,7 @@ import (
 // here. Budget: 60 reads a minute (DefaultRequestsPerMinute).
 
 func init() {
-	listers["synthesia"] = func(o Options) (Lister, error) { return NewSynthesia(o) }
+	listers["synthesia"] = func(o Options) (Lister, error) { return NewSynthesia(polling("synthesia", o)) }
 }
 
 // synthesiaEvent is the webhook a terminal status sent; "" for statuses that may still change.

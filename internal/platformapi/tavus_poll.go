@@ -32,7 +32,7 @@ import (
 //     (transcription_ready, recording_ready …) cannot be told from the list and are not recovered.
 
 func init() {
-	listers["tavus"] = func(o Options) (Lister, error) { return NewTavus(o) }
+	listers["tavus"] = func(o Options) (Lister, error) { return NewTavus(polling("tavus", o)) }
 }
 
 // tavusShutdown is the callback an ended conversation sent.
