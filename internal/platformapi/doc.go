@@ -9,7 +9,8 @@
 // a local server, the platform's own auth header, a timeout, a User-Agent, and an [*APIError] for
 // every answer that is not 2xx, matching [ErrUnauthorized], [ErrNotFound], [ErrRateLimited] or
 // [ErrServer] (a 429 carries the wait asked for: [RetryAfter]); the clients of [NewLister] and
-// [NewBalancer] also keep to a request budget ([DefaultRequestsPerMinute]). API keys are sent in headers only and never appear in an error, a log or a URL.
+// [NewBalancer] also keep to a request budget ([DefaultRequestsPerMinute]). API keys are sent in
+// headers only and never appear in an error, a log or a URL.
 //
 // The package imports platform, envelope and verify (to rebuild and refuse events), never ingest
 // or an HTTP framework: the ingest tier holds a [Confirmer] through its own interface.
