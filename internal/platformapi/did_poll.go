@@ -64,15 +64,15 @@ func (d *DID) list(ctx context.Context, path, key string, since time.Time) ([]Jo
 		}
 		for _, item := range items {
 			var o struct {
-				ID         string `json:"id"`
-				Status     string `json:"status"`
-				CreatedAt  string `json:"created_at"`
-				ModifiedAt string `json:"modified_at"`
+				ID         string          `json:"id"`
+				Status     string          `json:"status"`
+				CreatedAt  json.RawMessage `json:"created_at"`
+				ModifiedAt json.RawMessage `json:"modified_at"`
 			}
 			if err := json.Unmarshal(item, &o); err != nil {
 				return nil, fmt.Errorf("did API: GET %s: %w: %v", path, ErrBadResponse, err)
 			}
-			at := later(isoTime(o.CreatedAt), isoTime(o.ModifiedAt))
+			at := later(jsonTime(o.CreatedAt), jsonTime(o.ModifiedAt))
 			if o.ID == "" || !inWindow(at, since) {
 				continue
 			}

@@ -70,7 +70,7 @@ func (e *ElevenLabs) ListJobs(ctx context.Context, since time.Time) ([]Job, erro
 			if c.ConversationID == "" {
 				continue
 			}
-			at := unixSeconds(c.StartTimeUnix)
+			at := jsonTime(c.StartTimeUnix)
 			if !at.IsZero() {
 				at = at.Add(time.Duration(c.CallDurationSecs * float64(time.Second)))
 			}

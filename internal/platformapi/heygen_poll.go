@@ -99,7 +99,7 @@ func (h *HeyGen) webhookEvents(ctx context.Context, since time.Time) ([]Job, map
 			EventData struct {
 				VideoID string `json:"video_id"`
 			} `json:"event_data"`
-			CreatedAt string `json:"created_at"`
+			CreatedAt json.RawMessage `json:"created_at"`
 		}
 		if err := json.Unmarshal(item, &e); err != nil {
 			return fmt.Errorf("%w: %v", ErrBadResponse, err)
@@ -107,7 +107,7 @@ func (h *HeyGen) webhookEvents(ctx context.Context, since time.Time) ([]Job, map
 		if e.EventType == heygenVideoSuccess || e.EventType == heygenVideoFail {
 			seen[e.EventData.VideoID] = true
 		}
-		at := isoTime(e.CreatedAt)
+		at := jsonTime(e.CreatedAt)
 		if !inWindow(at, since) {
 			return nil
 		}
@@ -133,7 +133,7 @@ func (h *HeyGen) videos(ctx context.Context, since time.Time, skip map[string]bo
 		if err := json.Unmarshal(item, &v); err != nil {
 			return fmt.Errorf("%w: %v", ErrBadResponse, err)
 		}
-		at := later(unixSeconds(v.CreatedAt), unixSeconds(v.CompletedAt))
+		at := later(jsonTime(v.CreatedAt), jsonTime(v.CompletedAt))
 		if v.ID == "" || skip[v.ID] || !inWindow(at, since) {
 			return nil
 		}

@@ -68,15 +68,27 @@ func inWindow(t, since time.Time) bool {
 	return t.IsZero() || since.IsZero() || !t.Before(since)
 }
 
-// unixSeconds reads a JSON number of seconds since the epoch (HeyGen, Synthesia, ElevenLabs);
-// zero when absent or not a number.
-func unixSeconds(raw json.RawMessage) time.Time {
+// jsonTime reads a time the way APIs write it, whatever their docs say: a number of seconds since
+// the epoch (milliseconds when it is too large to be seconds), or an RFC 3339 or Tavus-style
+// string; zero when absent or unreadable, so that a field of an unexpected type never fails a
+// listing.
+func jsonTime(raw json.RawMessage) time.Time {
 	var n float64
-	if len(raw) == 0 || json.Unmarshal(raw, &n) != nil || n <= 0 {
-		return time.Time{}
+	if len(raw) > 0 && json.Unmarshal(raw, &n) == nil {
+		if n <= 0 {
+			return time.Time{}
+		}
+		if n > 1e11 {
+			return time.UnixMilli(int64(n)).UTC()
+		}
+		sec := int64(n)
+		return time.Unix(sec, int64((n-float64(sec))*1e9)).UTC()
 	}
-	sec := int64(n)
-	return time.Unix(sec, int64((n-float64(sec))*1e9)).UTC()
+	var s string
+	if len(raw) > 0 && json.Unmarshal(raw, &s) == nil {
+		return isoTime(s)
+	}
+	return time.Time{}
 }
 
 // isoTime reads an RFC 3339 time, or Tavus's "2024-08-28 15:27:40.824457" (UTC assumed); zero

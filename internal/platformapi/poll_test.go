@@ -382,3 +382,24 @@ func TestRegistries(t *testing.T) {
 		t.Errorf("no key: %v", err)
 	}
 }
+
+func TestJSONTime(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want time.Time
+	}{
+		{`1774440300`, time.Unix(1774440300, 0)},
+		{`1774440300123`, time.UnixMilli(1774440300123)},
+		{`"2026-03-25T12:05:00Z"`, time.Date(2026, 3, 25, 12, 5, 0, 0, time.UTC)},
+		{`"2024-08-28 15:29:19.802670"`, time.Date(2024, 8, 28, 15, 29, 19, 802670000, time.UTC)},
+		{`null`, time.Time{}},
+		{`"yesterday"`, time.Time{}},
+		{`{"a":1}`, time.Time{}},
+		{``, time.Time{}},
+	}
+	for _, tt := range tests {
+		if got := jsonTime(json.RawMessage(tt.raw)); !got.Equal(tt.want) {
+			t.Errorf("jsonTime(%s) = %v, want %v", tt.raw, got, tt.want)
+		}
+	}
+}

@@ -52,7 +52,7 @@ func (s *Synthesia) ListJobs(ctx context.Context, since time.Time) ([]Job, error
 			if err := json.Unmarshal(item, &v); err != nil {
 				return nil, fmt.Errorf("synthesia API: GET /v2/videos: %w: %v", ErrBadResponse, err)
 			}
-			at := later(unixSeconds(v.CreatedAt), unixSeconds(v.LastUpdatedAt))
+			at := later(jsonTime(v.CreatedAt), jsonTime(v.LastUpdatedAt))
 			// deleted has no webhook to recover and will not change: left out.
 			if v.ID == "" || v.Status == "deleted" || !inWindow(at, since) {
 				continue

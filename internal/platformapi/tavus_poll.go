@@ -43,14 +43,14 @@ func (t *Tavus) ListJobs(ctx context.Context, since time.Time) ([]Job, error) {
 	var jobs []Job
 	err := t.pages(ctx, "/v2/videos", "video_id", func(item json.RawMessage, id string) error {
 		var v struct {
-			Status    string `json:"status"`
-			CreatedAt string `json:"created_at"`
-			UpdatedAt string `json:"updated_at"`
+			Status    string          `json:"status"`
+			CreatedAt json.RawMessage `json:"created_at"`
+			UpdatedAt json.RawMessage `json:"updated_at"`
 		}
 		if err := json.Unmarshal(item, &v); err != nil {
 			return fmt.Errorf("%w: %v", ErrBadResponse, err)
 		}
-		at := later(isoTime(v.CreatedAt), isoTime(v.UpdatedAt))
+		at := later(jsonTime(v.CreatedAt), jsonTime(v.UpdatedAt))
 		// deleted has no callback to recover and will not change: left out.
 		if v.Status == "deleted" || !inWindow(at, since) {
 			return nil
@@ -63,14 +63,14 @@ func (t *Tavus) ListJobs(ctx context.Context, since time.Time) ([]Job, error) {
 	}
 	err = t.pages(ctx, "/v2/conversations", "conversation_id", func(item json.RawMessage, id string) error {
 		var c struct {
-			Status    string `json:"status"`
-			CreatedAt string `json:"created_at"`
-			UpdatedAt string `json:"updated_at"`
+			Status    string          `json:"status"`
+			CreatedAt json.RawMessage `json:"created_at"`
+			UpdatedAt json.RawMessage `json:"updated_at"`
 		}
 		if err := json.Unmarshal(item, &c); err != nil {
 			return fmt.Errorf("%w: %v", ErrBadResponse, err)
 		}
-		at := later(isoTime(c.CreatedAt), isoTime(c.UpdatedAt))
+		at := later(jsonTime(c.CreatedAt), jsonTime(c.UpdatedAt))
 		if !inWindow(at, since) {
 			return nil
 		}
