@@ -9,8 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Errors every client returns, wrapped: an [*APIError] matches the first four by its status.
@@ -52,7 +55,29 @@ type Options struct {
 	Timeout time.Duration
 	// HTTPClient replaces the default client (its Timeout is then used as is).
 	HTTPClient *http.Client
+	// RequestsPerMinute is the client's request budget; 0 means none, except for the clients of
+	// NewLister and NewBalancer, which then get the platform's DefaultRequestsPerMinute (polling
+	// must not crowd out the calls that confirm webhooks as they arrive); negative means none.
+	RequestsPerMinute int
 }
+
+// DefaultRequestsPerMinute is each platform's polling budget (NewLister, NewBalancer) when
+// Options.RequestsPerMinute is 0.
+// Synthesia documents 60 reads a minute on its lowest API tier (CONFIRMED,
+// https://docs.synthesia.io/reference/rate-limits and /docs/what-can-i-use-api-for). HeyGen, D-ID,
+// Tavus and ElevenLabs publish no per-minute figure for the GET endpoints used (UNKNOWN,
+// shared/platform-apis.md), so they get the same conservative 60.
+var DefaultRequestsPerMinute = map[string]int{
+	"heygen":     60,
+	"did":        60,
+	"tavus":      60,
+	"elevenlabs": 60,
+	"synthesia":  60,
+}
+
+// budgetBurst is how many calls a client may make at once before its budget spaces them out: a
+// poll of a few pages should not wait a second per page.
+const budgetBurst = 10
 
 // APIError is an answer of a platform API that is not 2xx.
 type APIError struct {
@@ -62,6 +87,39 @@ type APIError struct {
 	Status int
 	// Message is what the API said, shortened to one line; never the API key.
 	Message string
+	// RetryAfter is the wait a 429 asked for (Retry-After, else RateLimit-Reset); 0 when none.
+	RetryAfter time.Duration
+}
+
+// RetryAfter returns the wait a rate-limited call was asked to observe: true when err wraps
+// ErrRateLimited and the platform said how long (Retry-After in seconds or as an HTTP date, or
+// RateLimit-Reset in seconds).
+func RetryAfter(err error) (time.Duration, bool) {
+	ae, ok := errors.AsType[*APIError](err)
+	if !ok || ae.Status != http.StatusTooManyRequests || ae.RetryAfter <= 0 {
+		return 0, false
+	}
+	return ae.RetryAfter, true
+}
+
+// retryAfter reads the wait of a 429: Retry-After (RFC 9110: seconds or an HTTP date; HeyGen sends
+// it, CONFIRMED developers.heygen.com/docs/usage-limits), else RateLimit-Reset (seconds; Synthesia,
+// CONFIRMED docs.synthesia.io/reference/rate-limits).
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			return time.Duration(n) * time.Second
+		}
+		if t, err := http.ParseTime(v); err == nil && t.After(now) {
+			return t.Sub(now)
+		}
+	}
+	if v := strings.TrimSpace(h.Get("RateLimit-Reset")); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			return time.Duration(n) * time.Second
+		}
+	}
+	return 0
 }
 
 // Error returns "<platform> API: <status> <text>: <message>".
@@ -98,6 +156,7 @@ type client struct {
 	key      string
 	auth     authFunc
 	http     *http.Client
+	budget   *rate.Limiter // nil: no budget
 }
 
 func newClient(platform, defaultBase string, auth authFunc, o Options) (*client, error) {
@@ -122,7 +181,11 @@ func newClient(platform, defaultBase string, auth authFunc, o Options) (*client,
 		}
 		hc = &http.Client{Timeout: t}
 	}
-	return &client{platform: platform, base: u, key: o.Key, auth: auth, http: hc}, nil
+	var budget *rate.Limiter
+	if rpm := o.RequestsPerMinute; rpm > 0 {
+		budget = rate.NewLimiter(rate.Limit(float64(rpm)/60), min(budgetBurst, rpm))
+	}
+	return &client{platform: platform, base: u, key: o.Key, auth: auth, http: hc, budget: budget}, nil
 }
 
 // call sends method path?query with body (JSON-encoded when not nil) and decodes a 2xx answer into
@@ -154,6 +217,12 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 		req.Header.Set("Content-Type", "application/json")
 	}
 	c.auth(req.Header, c.key)
+	if c.budget != nil {
+		// Waits within ctx: a deadline that the budget cannot meet fails now, not later.
+		if err := c.budget.Wait(ctx); err != nil {
+			return fmt.Errorf("%s API: %s %s: %w: waiting for the request budget: %w", c.platform, method, path, ErrRateLimited, err)
+		}
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s API: %s %s: %w: %w", c.platform, method, path, ErrUnreachable, unwrapURLError(err))
@@ -164,7 +233,11 @@ func (c *client) call(ctx context.Context, method, path string, query url.Values
 		return fmt.Errorf("%s API: %s %s: %w: reading the answer: %w", c.platform, method, path, ErrUnreachable, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &APIError{Platform: c.platform, Status: resp.StatusCode, Message: c.message(raw)}
+		ae := &APIError{Platform: c.platform, Status: resp.StatusCode, Message: c.message(raw)}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			ae.RetryAfter = retryAfter(resp.Header, time.Now())
+		}
+		return ae
 	}
 	if out == nil {
 		return nil

@@ -21,6 +21,8 @@ type Call struct {
 	Body   string // exact bytes; "" means no body
 	Status int
 	Answer string // sent as application/json
+	// Reply holds headers sent with the answer (Retry-After …).
+	Reply map[string]string
 }
 
 // Serve starts a fake that expects calls in order and returns its base URL. The test fails on a
@@ -53,6 +55,9 @@ func Serve(t testing.TB, calls ...Call) string {
 			t.Errorf("platformapitest: request #%d: body\n%s\nwant\n%s", i+1, b, c.Body)
 		}
 		w.Header().Set("Content-Type", "application/json")
+		for k, v := range c.Reply {
+			w.Header().Set(k, v)
+		}
 		w.WriteHeader(c.Status)
 		_, _ = io.WriteString(w, c.Answer)
 	}))
