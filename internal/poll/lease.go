@@ -37,13 +37,19 @@ type lease struct {
 	until  time.Time // when our hold ends without renewal (local clock, conservative)
 }
 
-// interval is how often the lease is renewed or tried: a third of the TTL, at most a second, so
-// that a successor notices the expiry soon after it happens.
-func (l *lease) interval() time.Duration { return min(l.ttl/3, time.Second) }
+// renewEvery is how often the holder renews: a third of the TTL, at most a second.
+func (l *lease) renewEvery() time.Duration { return min(l.ttl/3, time.Second) }
 
-// tick tries to take or renew the lease and reports whether this instance holds it now.
+// tryEvery is how often the others try to take it: often enough that a successor starts soon
+// after the key expires (a Create on an existing key is one small request).
+func (l *lease) tryEvery() time.Duration { return min(l.ttl/8, 250*time.Millisecond) }
+
+// tick tries to take or renew the lease when due and reports whether this instance holds it now.
 func (l *lease) tick(ctx context.Context) bool {
 	start := time.Now()
+	if l.rev != 0 && start.Before(l.until.Add(-l.ttl+l.renewEvery())) {
+		return true // renewed recently
+	}
 	if l.rev != 0 {
 		rev, err := l.kv.Update(ctx, leaseKey, []byte(l.holder), l.rev)
 		if err == nil {

@@ -38,7 +38,7 @@ func (p *Poller) Run(ctx context.Context) {
 	}
 	wg.Go(func() { p.feedSeen(ctx) })
 
-	t := time.NewTicker(l.interval())
+	t := time.NewTicker(l.tryEvery())
 	defer t.Stop()
 	for {
 		held := l.tick(ctx)
