@@ -159,6 +159,9 @@ func (e *env) events(t *testing.T, filter string) []*envelope.Event {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := ev.Validate(); err != nil { // the envelope contract holds for made-up events too
+			t.Errorf("stored event %s: %v", ev.ID, err)
+		}
 		out = append(out, ev)
 	}
 	return out

@@ -189,7 +189,7 @@ func TestStalledOnce(t *testing.T) {
 	if len(stalled) != 1 {
 		t.Fatalf("%d stalled events, want 1", len(stalled))
 	}
-	if ev := stalled[0]; ev.ID != "did:stalled:tlk_slow" || ev.Data.ResourceID != "tlk_slow" || ev.Data.Status != "started" || ev.RecoveredBy != "poll" {
+	if ev := stalled[0]; ev.ID != "did:stalled:tlk_slow" || ev.Data.ResourceID != "tlk_slow" || ev.Data.Status != "processing" || ev.Subject != "tlk_slow" || ev.RecoveredBy != "poll" {
 		t.Fatalf("stalled event %+v", ev)
 	}
 	if n := len(e.events(t, "avatar.video.completed.>")); n != 1 {

@@ -196,9 +196,10 @@ func (p *Poller) watch(ctx context.Context, s *Source, job platformapi.Job, now 
 	norm := s.Preset.Normalize(platform.Input{Source: s.Name, Body: job.Body, ReceivedAt: now, Events: s.Events})
 	plat := platformOf(s, &norm)
 	ev := p.newEvent(s, plat, envelope.TypeVideoStalled, plat+":stalled:"+job.ResourceID, now)
-	ev.Subject, ev.CorrelationID = norm.Subject, norm.CorrelationID
+	ev.CorrelationID = norm.CorrelationID
 	ev.Data = envelope.PayloadData(job.Body)
-	ev.Data.ResourceID, ev.Data.Status = job.ResourceID, job.Status
+	// A stalled job is still processing (the canonical status); the platform's word is in raw.
+	ev.Subject, ev.Data.ResourceID, ev.Data.Status = job.ResourceID, job.ResourceID, "processing"
 	r.ID, r.Type = ev.ID, ev.Type
 	subject, err := subjects.For(p.cfg.Prefix, ev.Type, plat)
 	if err != nil {

@@ -98,10 +98,8 @@ func (p *Poller) usageOnce(ctx context.Context, s *Source) (UsageReport, error) 
 		id := fmt.Sprintf("%s:%s:%s:%s:%d", s.Preset.Name(), typ[len("avatar.account."):], s.Name, b.Period, count)
 		plat := platformOf(s, nil)
 		ev := p.newEvent(s, plat, typ, id, now)
-		ev.Subject = s.Name
 		raw, _ := json.Marshal(balanceJSON(b, rep.Level))
-		ev.Data = envelope.PayloadData(raw)
-		ev.Data.Status = typ[len("avatar.account."):]
+		ev.Data = envelope.PayloadData(raw) // no subject: the account is no platform resource
 		subject, err := subjects.For(p.cfg.Prefix, typ, plat)
 		if err != nil {
 			return err
