@@ -113,7 +113,8 @@ func newReconcileCommand() *cobra.Command {
 		Long: `Lists the jobs of SOURCE's platform created or changed in the last --since through its API
 (sources[].api.key), and publishes the event of each finished job that is not stored yet, as its
 webhook would have been (same type and id, recoveredby "poll"). Jobs still running are watched
-for stalls as serve's poller does. --dry-run prints what it would recover and writes nothing.
+for stalls as serve's poller does. --dry-run prints what it would recover; it publishes and
+records nothing.
 It does not take the poller lease: it may run next to serve (whatever both publish is
 deduplicated by the event id). docs/reconciliation.md.
 
