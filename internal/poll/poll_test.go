@@ -253,3 +253,31 @@ func mustPreset(t *testing.T, name string) platform.Preset {
 	}
 	return p
 }
+
+// TestRunSurvivesErrors: Run polls at the source's interval; failing passes are counted and the
+// poller goes on, and recovers the job once the platform answers again.
+func TestRunSurvivesErrors(t *testing.T) {
+	e := newEnv(t, time.Minute)
+	l := &lister{err: errPlatform}
+	src := didSource(t, l)
+	src.Every = 100 * time.Millisecond
+	p := e.poller(t, poll.Config{Log: zerolog.Nop(), LeaseTTL: 2 * time.Second}, src)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	waitfor.Cond(t, 10*time.Second, func() bool { return counter(t, e.reg, "avatarbus_poll_errors_total", "did") >= 3 }, "three failed passes")
+	l.mu.Lock()
+	l.err, l.jobs = nil, []platformapi.Job{didTalk("tlk_late", "done")}
+	l.mu.Unlock()
+	waitfor.Cond(t, 10*time.Second, func() bool { return counter(t, e.reg, "avatarbus_poll_recovered_total", "did") == 1 }, "the job recovered once the platform answers")
+	n := l.count()
+	waitfor.Cond(t, 10*time.Second, func() bool { return l.count() >= n+3 }, "three more passes")
+	if got := counter(t, e.reg, "avatarbus_poll_recovered_total", "did"); got != 1 {
+		t.Fatalf("recovered = %v after more passes, want 1", got)
+	}
+	if evs := e.events(t, "avatar.>"); len(evs) != 1 {
+		t.Fatalf("%d events stored, want 1", len(evs))
+	}
+}
