@@ -15,7 +15,8 @@ const (
 	DefaultUsageEvery        = Duration(15 * time.Minute)
 	DefaultStallAfter        = Duration(2 * time.Hour)
 	// MinPollInterval is the shortest interval accepted (tests and staging use seconds);
-	// PollWarnBelow the shortest one that does not warn: platforms budget their reads per minute.
+	// PollWarnBelow the shortest one that does not warn: platforms budget their reads per minute
+	// (see pollWarnings).
 	MinPollInterval = Duration(time.Second)
 	PollWarnBelow   = Duration(time.Minute)
 )
@@ -132,7 +133,8 @@ func checkPoll(k *checker, p string, s *Source) {
 }
 
 // pollWarnings warns about intervals under a minute: fine for tests, but each pass spends the
-// platform's request budget (Synthesia allows 60 reads a minute).
+// platform's request budget (Synthesia: 60 reads a minute on its lowest tier, CONFIRMED,
+// https://docs.synthesia.io/reference/rate-limits).
 func pollWarnings(c *Config) []string {
 	var w []string
 	for i, s := range c.Sources {
