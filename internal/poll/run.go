@@ -171,7 +171,12 @@ func (p *Poller) feedSeen(ctx context.Context) {
 			cons = c
 		}
 		batch, err := cons.Fetch(200, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
+		if err != nil { // disconnected: wait rather than spin
+			select {
+			case <-ctx.Done():
+				return
+			case <-idle.C:
+			}
 			continue
 		}
 		var last jetstream.Msg
