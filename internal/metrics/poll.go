@@ -20,11 +20,20 @@ type Poll struct {
 	DuplicatesAvoided prometheus.Counter
 	// Errors counts failed passes and failed publishes.
 	Errors prometheus.Counter
-	// Credits is the remaining balance last read, in the platform's unit.
-	Credits prometheus.Gauge
+
+	credits *prometheus.GaugeVec
+	source  string
 }
 
-// Poll returns the handle of source's polling. All its series exist (at zero) from then on.
+// SetCredits sets the remaining balance last read, in the platform's unit. The series exists
+// from the first read on, so a source without usage polling exports none.
+func (p *Poll) SetCredits(v float64) {
+	if p != nil {
+		p.credits.WithLabelValues(p.source).Set(v)
+	}
+}
+
+// Poll returns the handle of source's polling. Its counters exist (at zero) from then on.
 func (m *Metrics) Poll(source string) *Poll {
 	m.pollMu.Lock()
 	defer m.pollMu.Unlock()
@@ -47,6 +56,6 @@ func (m *Metrics) Poll(source string) *Poll {
 	return &Poll{
 		Polls: pv.polls.WithLabelValues(source), Recovered: pv.recovered.WithLabelValues(source),
 		DuplicatesAvoided: pv.avoided.WithLabelValues(source), Errors: pv.errors.WithLabelValues(source),
-		Credits: pv.credits.WithLabelValues(source),
+		credits: pv.credits, source: source,
 	}
 }

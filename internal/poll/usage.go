@@ -73,7 +73,7 @@ func (p *Poller) usageOnce(ctx context.Context, s *Source) (UsageReport, error) 
 	}
 	if s.Metrics != nil {
 		s.Metrics.Polls.Inc()
-		s.Metrics.Credits.Set(b.Remaining)
+		s.Metrics.SetCredits(b.Remaining)
 	}
 	rep := UsageReport{Balance: b, Level: s.Low.level(b)}
 	k := "usage." + key(s.Name)
