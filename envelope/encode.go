@@ -54,6 +54,10 @@ func appendEvent(b []byte, e *Event, raw []byte) ([]byte, bool) {
 		b = append(b, `,"tracestate":`...)
 		b = appendString(b, e.TraceState)
 	}
+	if e.RecoveredBy != "" {
+		b = append(b, `,"recoveredby":`...)
+		b = appendString(b, e.RecoveredBy)
+	}
 	b = append(b, `,"receivedat":`...)
 	if b, ok = appendTime(b, e.ReceivedAt); !ok {
 		return b, false

@@ -42,7 +42,7 @@ func TestMarshalWritesWhatEncodingJSONWrites(t *testing.T) {
 	full := Event{SpecVersion: SpecVersion, ID: "acme:<id>&\u2028\u2029", Source: "/platforms/acme", Type: TypeVideoFailed,
 		Subject: "v\"\\\b\f\n\r\t\x01\x1f\x7f é 😀 \xff", Time: at, DataContentType: DataContentType, Platform: "acme",
 		PlatformEvent: "video.failed", PlatformEventID: "evt_<1>", CorrelationID: "c-1",
-		TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", TraceState: "rojo=00f067aa0ba902b7,c=<&>", ReceivedAt: at.UTC(),
+		TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", TraceState: "rojo=00f067aa0ba902b7,c=<&>", RecoveredBy: "poll", ReceivedAt: at.UTC(),
 		Data: Data{ResourceID: "v", Status: "failed", MediaURL: "https://x/a?b=1&c=<2>", ThumbnailURL: "t", GifURL: "g",
 			CaptionsURL: "c", PageURL: "p", DurationSeconds: f(59.5), Error: &Error{Code: "E1", Message: "boom"},
 			Objects: []Object{
@@ -58,6 +58,9 @@ func TestMarshalWritesWhatEncodingJSONWrites(t *testing.T) {
 	}
 	e := full
 	e.TraceState = "" // traceparent alone, as a trace without vendor state has
+	cases = append(cases, e)
+	e = full
+	e.RecoveredBy = "" // a webhook: the attribute is omitted
 	cases = append(cases, e)
 	e = full
 	e.Data.Error = &Error{}
@@ -84,7 +87,7 @@ func TestMarshalWritesWhatEncodingJSONWrites(t *testing.T) {
 // learn it (and this list with it), or published events would silently lack it.
 func TestEncoderKnowsEveryField(t *testing.T) {
 	want := map[reflect.Type]string{
-		reflect.TypeFor[Event](): "specversion id source type subject,omitempty time datacontenttype platform platformevent,omitempty platformeventid,omitempty correlationid,omitempty traceparent,omitempty tracestate,omitempty receivedat data",
+		reflect.TypeFor[Event](): "specversion id source type subject,omitempty time datacontenttype platform platformevent,omitempty platformeventid,omitempty correlationid,omitempty traceparent,omitempty tracestate,omitempty recoveredby,omitempty receivedat data",
 		reflect.TypeFor[Data](): "resource_id,omitempty status,omitempty media_url,omitempty thumbnail_url,omitempty gif_url,omitempty " +
 			"captions_url,omitempty page_url,omitempty duration_seconds,omitempty error,omitempty objects,omitempty raw",
 		reflect.TypeFor[Error]():  "code,omitempty message,omitempty",

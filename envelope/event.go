@@ -36,8 +36,11 @@ type Event struct {
 	// TraceParent and TraceState are the CloudEvents distributed-tracing extension attributes: the
 	// W3C trace context of the publish that stored the event, when tracing is on, so that a
 	// consumer continues the trace (also in the message's traceparent/tracestate headers).
-	TraceParent string    `json:"traceparent,omitempty"`
-	TraceState  string    `json:"tracestate,omitempty"`
+	TraceParent string `json:"traceparent,omitempty"`
+	TraceState  string `json:"tracestate,omitempty"`
+	// RecoveredBy says how an event whose webhook never arrived was recovered: "poll" when the
+	// reconciler (internal/poll) built it from the platform's API. Empty for webhooks.
+	RecoveredBy string    `json:"recoveredby,omitempty"`
 	ReceivedAt  time.Time `json:"receivedat"`
 	Data        Data      `json:"data"`
 }

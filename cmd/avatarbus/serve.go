@@ -171,6 +171,12 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	// Everything below runs until ctx ends or one part fails; then all of it stops in order.
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
+	// The poller (reconcile, usage) needs the stream, which broker.Open made; it stops before
+	// the broker closes (reconcile.go).
+	stopPoller, err := startPoller(runCtx, cfg, b, m, log)
+	if err != nil {
+		return err
+	}
 	defer reloadOnSIGHUP(runCtx, cfg, srv, log)() // SIGHUP re-reads "@file" secrets (reload.go)
 	// Sized for the two listeners, so neither blocks on a send nobody reads.
 	failed := make(chan error, 2)
@@ -212,6 +218,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		log.Warn().Err(err).Msg("in-flight requests did not finish in time")
 	}
 	cancelRun()
+	stopPoller()
 	if routed != nil {
 		if err := <-routed; err != nil && runErr == nil {
 			runErr = fmt.Errorf("routes: %w", err)

@@ -176,6 +176,15 @@ type Source struct {
 	Confirm string `yaml:"confirm"`
 	// API configures access to the platform's API; nil means unused.
 	API *API `yaml:"api"`
+	// Reconcile lists the platform's jobs through the API to recover lost webhooks; nil means
+	// off. It needs api.key (docs/reconciliation.md).
+	Reconcile *Reconcile `yaml:"reconcile"`
+	// Usage polls the account's credit balance into credits_low / credits_exhausted events;
+	// nil means off. It needs api.key.
+	Usage *Usage `yaml:"usage"`
+	// StallAfter is how long a job may stay non-terminal before one avatar.video.stalled is
+	// published, default 2h when reconcile is on; only with reconcile.
+	StallAfter Duration `yaml:"stall_after"`
 }
 
 // Verify selects and tunes the signature verification scheme of a source.

@@ -128,6 +128,9 @@ func (c *Config) ObjectsBucket() string { return c.Stream.Name + ObjectsSuffix }
 // platform's, which serve knows. Load calls it before Validate; call it
 // yourself on configurations built in code.
 func (c *Config) ApplyDefaults() {
+	for i := range c.Sources {
+		applyPollDefaults(&c.Sources[i])
+	}
 	for i := range c.Routes {
 		r := &c.Routes[i]
 		if r.Timeout == 0 {
@@ -165,6 +168,14 @@ func (c *Config) Clone() Config {
 			if s.API != nil {
 				api := *s.API
 				s.API = &api
+			}
+			if s.Reconcile != nil {
+				r := *s.Reconcile
+				s.Reconcile = &r
+			}
+			if s.Usage != nil {
+				u := *s.Usage
+				s.Usage = &u
 			}
 			out.Sources[i] = s
 		}

@@ -364,6 +364,7 @@ func (c *Config) checkSources(k *checker) {
 		if s.API != nil && s.API.Base != "" {
 			k.httpURL(p+".api.base", s.API.Base)
 		}
+		checkPoll(k, p, s)
 	}
 }
 
@@ -534,5 +535,5 @@ func (c *Config) Warnings() []string {
 	if c.NATS.TLS.InsecureSkipVerify {
 		w = append(w, "nats.tls.insecure_skip_verify: the NATS server's certificate is not verified")
 	}
-	return w
+	return append(w, pollWarnings(c)...)
 }

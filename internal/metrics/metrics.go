@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,9 @@ type Metrics struct {
 
 	routeDeliveries *prometheus.CounterVec
 	routeDuration   *prometheus.HistogramVec
+
+	pollMu sync.Mutex
+	poll   *pollVecs // made by the first Poll (poll.go)
 }
 
 // New creates avatarbus's collectors and registers them on reg. It panics if one of them is

@@ -38,8 +38,9 @@ var layers = []struct {
 	{"internal/replay", 1},
 	{"internal/broker", 1},
 	{"internal/config", 1},
-	{"internal/platformapi", 1},
+	{"internal/poll", 1},
 	// 2: what those services share.
+	{"internal/platformapi", 2}, // the platforms' APIs: ingest confirms, poll lists and reads balances
 	{"internal/offload", 2},
 	{"deliver", 2},
 	{"internal/metrics", 2},
