@@ -17,7 +17,9 @@ import (
 )
 
 // TestOnePollerPerCluster: two pollers on a 3-node cluster; only the lease holder polls; when the
-// holder dies (its connection drops without releasing), the other takes over within TTL + 1s.
+// holder dies (its connection drops without releasing), the other takes over once the TTL has
+// passed: 1.7-2.5 s with a 2 s TTL here; the bound allows a loaded CI machine 3 s more, since
+// the KV key's expiry is timed by the servers.
 func TestOnePollerPerCluster(t *testing.T) {
 	const ttl = 2 * time.Second
 	c := brokertest.RunCluster(t, 3)
@@ -73,10 +75,11 @@ func TestOnePollerPerCluster(t *testing.T) {
 
 	holder.close() // the holder dies: no renewal, no release
 	died := time.Now()
-	deadline := died.Add(ttl + time.Second)
+	const slack = 3 * time.Second
+	deadline := died.Add(ttl + slack)
 	for !other.p.Leader() {
 		if time.Now().After(deadline) {
-			t.Fatalf("no takeover within TTL+1s (%s)", ttl+time.Second)
+			t.Fatalf("no takeover within TTL+%s (%s)", slack, ttl+slack)
 		}
 		if holder.p.Leader() && time.Since(died) > ttl {
 			t.Fatal("the dead holder still believes it holds the lease after its TTL")
