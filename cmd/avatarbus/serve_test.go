@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/avatarbus/avatarbus/internal/testbin"
 	"io"
 	"net"
 	"net/http"
@@ -440,36 +441,21 @@ sources:
 	}
 }
 
-// buildBinary builds the avatarbus command into a temp dir.
+// buildBinary builds the avatarbus command into a temp dir (with -race when the tests run with it).
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "avatarbus")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	out, err := exec.CommandContext(ctx, "go", append(args, ".")...).CombinedOutput()
+	bin, err := testbin.Build(t.TempDir(), raceEnabled)
 	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }
 
 // cleanEnv is the test's environment without AVATARBUS_* variables, which would change the config.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AVATARBUS_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
+func cleanEnv() []string { return testbin.Env() }
 
 func TestServeStopsOnSIGTERM(t *testing.T) {
 	bin := buildBinary(t)

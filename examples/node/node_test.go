@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/avatarbus/avatarbus/internal/testbin"
 	"net"
 	"net/http"
 	"os"
@@ -303,7 +304,7 @@ func start(t *testing.T, label string, env []string, name string, args ...string
 	t.Helper()
 	p := &proc{name: label}
 	cmd := exec.Command(name, args...)
-	cmd.Env = append(cleanEnv(), env...)
+	cmd.Env = append(testbin.Env(), env...)
 	cmd.Stdout, cmd.Stderr = p, p
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", label, err)
@@ -336,27 +337,13 @@ func run(timeout time.Duration, name string, args ...string) error {
 }
 
 // buildAvatarbus builds cmd/avatarbus into a temp dir (without -race: the binary is the subject
-// of no race check here, and a race build takes several times longer). It may run in a goroutine,
-// so it reports with Errorf.
+// of the test, not its code). It runs beside npm ci in another goroutine, so it reports with Errorf.
 func buildAvatarbus(t *testing.T) string {
-	bin := filepath.Join(t.TempDir(), "avatarbus")
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/avatarbus/avatarbus/cmd/avatarbus").CombinedOutput()
+	bin, err := testbin.Build(t.TempDir(), false)
 	if err != nil {
-		t.Errorf("go build: %v\n%s", err, out)
+		t.Error(err)
 	}
 	return bin
-}
-
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AVATARBUS_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 func freeAddr(t *testing.T) string {

@@ -30,6 +30,7 @@ var layers = []struct {
 	{"internal/broker/brokertest", 0},
 	{"internal/platformapi/platformapitest", 0},
 	{"internal/waitfor", 0},
+	{"internal/testbin", 0},
 	{"test/...", 0},
 	{"examples/...", 0},
 	// 1: the services the binary wires.

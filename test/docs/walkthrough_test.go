@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/avatarbus/avatarbus/internal/testbin"
 	"net"
 	"net/http"
 	"os"
@@ -79,11 +80,9 @@ func TestReadmeWalkthrough(t *testing.T) {
 	natsDir := filepath.Dir(walkthroughTool(t, "nats"))
 
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "avatarbus")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/avatarbus")
-	build.Dir = repoRoot
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := testbin.Build(dir, false)
+	if err != nil {
+		t.Fatal(err)
 	}
 	root, err := filepath.Abs(repoRoot)
 	if err != nil {

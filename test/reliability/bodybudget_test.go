@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/avatarbus/avatarbus/internal/testbin"
 	"net"
 	"net/http"
 	"os"
@@ -34,10 +35,9 @@ func TestBodyBudgetBoundsServeRSS(t *testing.T) {
 	if !*long {
 		t.Skip("builds avatarbus and runs serve as a child process; run with -long")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "avatarbus")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/avatarbus/avatarbus/cmd/avatarbus").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := testbin.Build(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range []struct {
 		budget string

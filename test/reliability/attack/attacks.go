@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/avatarbus/avatarbus/internal/testbin"
 	"io"
 	"net"
 	"net/http"
@@ -147,7 +148,7 @@ sources:
 		return err.Error(), false
 	}
 	cmd := exec.CommandContext(ctx, e.bin, "serve", "--config", cfg)
-	cmd.Env, cmd.Dir = cleanEnv(), dir
+	cmd.Env, cmd.Dir = testbin.Env(), dir
 	out, _ := cmd.CombinedOutput() // exits: nothing can bind 192.0.2.1
 	log := string(out)
 	checks := []struct{ what, sub string }{
@@ -235,7 +236,7 @@ func controlChars(ctx context.Context, e *env) (string, bool) {
 		return fmt.Sprintf("signed request: %d %v", st, err), false
 	}
 	cmd := exec.CommandContext(ctx, e.bin, "replay", "--config", e.main.config, "--filter", "avatar.>", "--since", "1h", "--out", "-")
-	cmd.Env = append(cleanEnv(), e.instanceEnv()...)
+	cmd.Env = append(testbin.Env(), e.instanceEnv()...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/avatarbus/avatarbus/internal/testbin"
 	"net"
 	"net/http"
 	"os"
@@ -120,7 +121,7 @@ func (in *instance) start(bin string, env []string, nofile int) error {
 	}
 	in.cmd = exec.Command(args[0], args[1:]...)
 	in.cmd.Dir = filepath.Dir(in.config)
-	in.cmd.Env = append(cleanEnv(), env...)
+	in.cmd.Env = append(testbin.Env(), env...)
 	in.log = &syncBuffer{}
 	in.cmd.Stdout, in.cmd.Stderr = in.log, in.log
 	in.exited = make(chan struct{})
@@ -187,17 +188,6 @@ func (in *instance) rssMiB() (float64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS in /proc status")
-}
-
-// cleanEnv is this process's environment without AVATARBUS_* variables.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AVATARBUS_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // tail is the last n bytes of s.
