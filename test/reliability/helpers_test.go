@@ -183,6 +183,19 @@ func checkLoad(t *testing.T, results []reliability.Result, limit time.Duration) 
 // requests fell in the window and how many of them were such duplicates.
 func noStoreWithoutMajority(t *testing.T, results []reliability.Result, from, to time.Time) (during, duplicates int) {
 	t.Helper()
+	during, duplicates, stored := storedBetween(results, from, to)
+	for _, id := range stored {
+		t.Errorf("%s answered 2xx (stored) without a majority", id)
+	}
+	if during == 0 {
+		t.Fatal("no request was answered while there was no majority")
+	}
+	return during, duplicates
+}
+
+// storedBetween sorts the requests started after from and answered before to: how many, how many
+// were answered as duplicates, and the events answered as newly stored.
+func storedBetween(results []reliability.Result, from, to time.Time) (during, duplicates int, stored []string) {
 	for _, r := range results {
 		if !r.Start.After(from) || !r.End.Before(to) {
 			continue
@@ -192,13 +205,10 @@ func noStoreWithoutMajority(t *testing.T, results []reliability.Result, from, to
 		case r.OK() && r.Duplicate:
 			duplicates++
 		case r.OK():
-			t.Errorf("%s answered %d (stored) without a majority", r.EventID, r.Status)
+			stored = append(stored, r.EventID)
 		}
 	}
-	if during == 0 {
-		t.Fatal("no request was answered while there was no majority")
-	}
-	return during, duplicates
+	return during, duplicates, stored
 }
 
 // checkStoredOnce fails t unless every event answered 2xx is in the stream exactly once and no

@@ -100,15 +100,23 @@ func TestClusterPartition(t *testing.T) {
 	time.Sleep(phase) // the load runs through this phase: the behaviour under test
 	resultsA, resultsB := loadA.stop(), loadB.stop()
 
-	// Cut off from the majority, nothing sent to the old leader after the cut can be stored.
-	var during, duplicates int
-	if failedOver {
-		// Every 2xx must still be stored exactly once (checkStoredOnce below): a store acked by
-		// the cut-off node alone would be lost when it rejoins, and fail that check.
-		t.Logf("the minority's avatarbus reconnected during the partition (now on %s): its 2xx were stored through the majority",
-			minority.Broker.Conn.ConnectedUrlRedacted())
-	} else {
-		during, duplicates = noStoreWithoutMajority(t, resultsB, cut, healed)
+	// Cut off from the majority, nothing sent to the old leader after the cut can be stored, unless
+	// it still reaches the majority: its client failed over, or the cut let some traffic through
+	// (seen on loaded CI machines: 474 2xx from one worker, every one of them found once in the
+	// majority's stream). A 2xx is a lie only when its event is not on the majority:
+	// checkStoredOnce below fails on that, whatever the path.
+	during, duplicates, reached := storedBetween(resultsB, cut, healed)
+	if during == 0 {
+		t.Fatal("no request was answered while the partition lasted")
+	}
+	switch {
+	case len(reached) == 0:
+	case failedOver:
+		t.Logf("the minority's avatarbus reconnected during the partition (now on %s): %d 2xx stored through the majority",
+			minority.Broker.Conn.ConnectedUrlRedacted(), len(reached))
+	default:
+		t.Logf("%d requests to the cut-off node were answered 2xx: the cut let their publishes reach the majority; each must be in its stream once (checked next)",
+			len(reached))
 	}
 	tally := checkLoad(t, append(resultsA, resultsB...), publishTimeout+2*time.Second)
 	// Every acknowledged event is on the majority, which the stream is read from. The old leader
@@ -119,8 +127,8 @@ func TestClusterPartition(t *testing.T) {
 		t.Logf("the old leader had not caught up after 30s: %s", last)
 	}
 	stored, unanswered := checkStoredOnce(t, js, tally)
-	t.Logf("%s; %d requests to the cut-off node during the partition, none stored (%d retries of earlier events answered as duplicates)",
-		tally, during, duplicates)
+	t.Logf("%s; %d requests to the cut-off node during the partition, %d stored through the majority (%d retries of earlier events answered as duplicates)",
+		tally, during, len(reached), duplicates)
 	t.Logf("stream: %d messages, %d events accepted, %d stored although answered 503", stored, len(tally.accepted), unanswered)
 }
 
