@@ -12,7 +12,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/ingest"
 	"github.com/avatarbus/avatarbus/internal/platformapi"
@@ -96,18 +95,7 @@ func TestConfirmFetchOnJetStream(t *testing.T) {
 		a.body["subject"] != "avatar.video.completed.did" {
 		t.Fatalf("known: %d %v", a.status, a.body)
 	}
-	s, err := js.Stream(context.Background(), "AVATAR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := s.GetLastMsgForSubject(context.Background(), "avatar.video.completed.did")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := envelope.Unmarshal(msg.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg, ev := lastStored(t, js, "avatar.video.completed.did")
 	if ev.Data.Status != "completed" || ev.Data.MediaURL != "https://d-id.example/tlk_known.mp4" || string(ev.Data.Raw) != knownTalk {
 		t.Fatalf("stored event not built from the fetched talk: %+v", ev.Data)
 	}
@@ -176,18 +164,7 @@ func TestConfirmClipOnJetStream(t *testing.T) {
 	if a.status != http.StatusOK || a.body["id"] != "did:clp_known:done" || a.body["subject"] != "avatar.video.completed.did" {
 		t.Fatalf("known clip: %d %v", a.status, a.body)
 	}
-	s, err := js.Stream(context.Background(), "AVATAR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := s.GetLastMsgForSubject(context.Background(), "avatar.video.completed.did")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := envelope.Unmarshal(msg.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg, ev := lastStored(t, js, "avatar.video.completed.did")
 	if ev.PlatformEvent != "clip.done" || ev.CorrelationID != `{"order":"o1"}` || ev.Data.MediaURL != "https://d-id.example/clp_known.mp4" ||
 		string(ev.Data.Raw) != knownClip || msg.Header.Get("Nats-Msg-Id") != "did:clp_known:done" {
 		t.Fatalf("stored event not built from the fetched clip: %s %q %+v", ev.PlatformEvent, ev.CorrelationID, ev.Data)
@@ -236,18 +213,7 @@ func TestHeyGenConfirmOnJetStream(t *testing.T) {
 			t.Fatalf("delivery %d: %d %v", i+1, a.status, a.body)
 		}
 	}
-	s, err := js.Stream(context.Background(), "AVATAR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := s.GetLastMsgForSubject(context.Background(), "avatar.video.completed.heygen")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := envelope.Unmarshal(msg.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ev := lastStored(t, js, "avatar.video.completed.heygen")
 	if ev.Data.MediaURL != "https://files.heygen.ai/vid_1.mp4" || ev.CorrelationID != "order_7" || streamMsgs(t, js) != 1 {
 		t.Fatalf("stored %+v (correlation %q), want one event from the fetched video", ev.Data, ev.CorrelationID)
 	}

@@ -141,14 +141,7 @@ func TestSignedRequestIsStoredAsCloudEvent(t *testing.T) {
 		t.Fatal("no request id header")
 	}
 
-	s, err := st.js.Stream(context.Background(), "AVATAR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := s.GetLastMsgForSubject(context.Background(), "avatar.video.completed.acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg, _ := lastStored(t, st.js, "avatar.video.completed.acme")
 	if got := msg.Header.Get("Nats-Msg-Id"); got != "acme:msg_1" {
 		t.Fatalf("Nats-Msg-Id %q", got)
 	}

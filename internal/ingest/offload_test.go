@@ -89,18 +89,7 @@ func postBytes(t *testing.T, url string, h http.Header, body []byte) answer {
 // lastEvent returns the stored event on subject and the size of its message.
 func lastEvent(t *testing.T, js jetstream.JetStream, subject string) (*envelope.Event, int) {
 	t.Helper()
-	s, err := js.Stream(context.Background(), "AVATAR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := s.GetLastMsgForSubject(context.Background(), subject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := envelope.Unmarshal(msg.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg, ev := lastStored(t, js, subject)
 	return ev, len(msg.Data)
 }
 

@@ -165,3 +165,21 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// lastStored returns the last message stored on subject in AVATAR and its envelope.
+func lastStored(t *testing.T, js jetstream.JetStream, subject string) (*jetstream.RawStreamMsg, *envelope.Event) {
+	t.Helper()
+	s, err := js.Stream(context.Background(), "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := s.GetLastMsgForSubject(context.Background(), subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := envelope.Unmarshal(msg.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg, ev
+}

@@ -106,14 +106,7 @@ func TestTracingStoredEvent(t *testing.T) {
 	}
 
 	// The stored message carries the publish span's context in its headers and its envelope.
-	s, err := st.js.Stream(context.Background(), "AVATAR")
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg, err := s.GetLastMsgForSubject(context.Background(), "avatar.video.completed.acme")
-	if err != nil {
-		t.Fatal(err)
-	}
+	msg, _ := lastStored(t, st.js, "avatar.video.completed.acme")
 	wantTP := "00-4bf92f3577b34da6a3ce929d0e0e4736-" + pub.SpanContext.SpanID().String() + "-01"
 	if got := msg.Header.Get(broker.TraceParentHeader); got != wantTP {
 		t.Fatalf("message traceparent header %q, want %q", got, wantTP)
