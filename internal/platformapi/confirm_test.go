@@ -81,14 +81,7 @@ func TestDIDConfirmAddsTheIDWhenTheAnswerOmitsIt(t *testing.T) {
 }
 
 func TestDIDConfirmRefusals(t *testing.T) {
-	tests := []struct {
-		name       string
-		body       string
-		calls      []platformapitest.Call
-		unconfirm  bool
-		sentinel   error
-		detailPart string
-	}{
+	checkRefusals(t, "did", []refusal{
 		{"unknown talk", `{"id":"tlk_forged","status":"done"}`,
 			[]platformapitest.Call{{Method: "GET", Path: "/talks/tlk_forged", Status: 404, Answer: `{"kind":"NotFoundError","description":"not found"}`}}, true, nil, `"tlk_forged"`},
 		{"id refused", `{"id":"x y","status":"done"}`,
@@ -106,25 +99,7 @@ func TestDIDConfirmRefusals(t *testing.T) {
 			[]platformapitest.Call{{Method: "GET", Path: "/talks/tlk_1", Status: 503, Answer: `{}`}}, false, ErrServer, ""},
 		{"garbage answer", `{"id":"tlk_1","status":"done"}`,
 			[]platformapitest.Call{{Method: "GET", Path: "/talks/tlk_1", Status: 200, Answer: `[1,2]`}}, false, ErrBadResponse, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			base := platformapitest.Serve(t, tt.calls...)
-			got, err := confirmer(t, "did", base).Confirm(ctx, callback(t, "did", tt.body))
-			if got != nil || err == nil {
-				t.Fatalf("got %+v, %v; want a refusal", got, err)
-			}
-			if isUnconfirmed(err) != tt.unconfirm {
-				t.Fatalf("err = %v; unconfirmed = %v, want %v", err, isUnconfirmed(err), tt.unconfirm)
-			}
-			if tt.sentinel != nil && !errors.Is(err, tt.sentinel) {
-				t.Fatalf("err = %v, want %v", err, tt.sentinel)
-			}
-			if !strings.Contains(err.Error(), tt.detailPart) {
-				t.Fatalf("err = %v, want it to mention %q", err, tt.detailPart)
-			}
-		})
-	}
+	})
 }
 
 func TestDIDConfirmClip(t *testing.T) {
@@ -177,14 +152,7 @@ func TestDIDConfirmClipNamedByObjectOnly(t *testing.T) {
 }
 
 func TestDIDConfirmClipRefusals(t *testing.T) {
-	tests := []struct {
-		name       string
-		body       string
-		calls      []platformapitest.Call
-		unconfirm  bool
-		sentinel   error
-		detailPart string
-	}{
+	checkRefusals(t, "did", []refusal{
 		{"unknown clip", `{"id":"clp_forged","status":"done"}`,
 			[]platformapitest.Call{{Method: "GET", Path: "/clips/clp_forged", Status: 404, Answer: `{"kind":"NotFoundError","description":"clip not found"}`}},
 			true, nil, `the platform does not know clip "clp_forged" (404)`},
@@ -197,25 +165,7 @@ func TestDIDConfirmClipRefusals(t *testing.T) {
 			[]platformapitest.Call{{Method: "GET", Path: "/clips/clp_1", Status: 401, Answer: `{}`}}, false, ErrUnauthorized, ""},
 		{"down", `{"id":"clp_1","status":"done"}`,
 			[]platformapitest.Call{{Method: "GET", Path: "/clips/clp_1", Status: 502, Answer: `{}`}}, false, ErrServer, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			base := platformapitest.Serve(t, tt.calls...)
-			got, err := confirmer(t, "did", base).Confirm(ctx, callback(t, "did", tt.body))
-			if got != nil || err == nil {
-				t.Fatalf("got %+v, %v; want a refusal", got, err)
-			}
-			if isUnconfirmed(err) != tt.unconfirm {
-				t.Fatalf("err = %v; unconfirmed = %v, want %v", err, isUnconfirmed(err), tt.unconfirm)
-			}
-			if tt.sentinel != nil && !errors.Is(err, tt.sentinel) {
-				t.Fatalf("err = %v, want %v", err, tt.sentinel)
-			}
-			if !strings.Contains(err.Error(), tt.detailPart) {
-				t.Fatalf("err = %v, want it to mention %q", err, tt.detailPart)
-			}
-		})
-	}
+	})
 }
 
 func TestTavusConfirmVideo(t *testing.T) {
@@ -411,5 +361,40 @@ func TestHeyGenConfirmRefusals(t *testing.T) {
 	_, err := confirmer(t, "heygen", base).Confirm(ctx, callback(t, "heygen", `{"event_type":"avatar_video.success","event_data":{"video_id":"vid_1"}}`))
 	if !errors.Is(err, ErrServer) || isUnconfirmed(err) {
 		t.Fatalf("API down: err = %v, want ErrServer", err)
+	}
+}
+
+// refusal is a callback the platform's API does not confirm, the calls it makes, and how the
+// refusal must read.
+type refusal struct {
+	name       string
+	body       string
+	calls      []platformapitest.Call
+	unconfirm  bool
+	sentinel   error
+	detailPart string
+}
+
+// checkRefusals confirms each callback of platform against a fake API making tt.calls and
+// requires a refusal of the expected kind.
+func checkRefusals(t *testing.T, platform string, tests []refusal) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := platformapitest.Serve(t, tt.calls...)
+			got, err := confirmer(t, platform, base).Confirm(ctx, callback(t, platform, tt.body))
+			if got != nil || err == nil {
+				t.Fatalf("got %+v, %v; want a refusal", got, err)
+			}
+			if isUnconfirmed(err) != tt.unconfirm {
+				t.Fatalf("err = %v; unconfirmed = %v, want %v", err, isUnconfirmed(err), tt.unconfirm)
+			}
+			if tt.sentinel != nil && !errors.Is(err, tt.sentinel) {
+				t.Fatalf("err = %v, want %v", err, tt.sentinel)
+			}
+			if !strings.Contains(err.Error(), tt.detailPart) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.detailPart)
+			}
+		})
 	}
 }
