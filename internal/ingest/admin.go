@@ -34,6 +34,9 @@ type AdminConfig struct {
 	// ReadyTimeout bounds each readiness check; 0 = DefaultReadyTimeout. A check that has not
 	// returned by then counts as failed.
 	ReadyTimeout time.Duration
+	// API, when set, answers every path under /api/ (internal/adminapi); it does its own auth,
+	// while /metrics, /healthz and /readyz stay open.
+	API http.Handler
 	// Log receives readiness changes and /metrics errors.
 	Log zerolog.Logger
 }
@@ -71,6 +74,9 @@ func NewAdmin(cfg AdminConfig) *Admin {
 			MaxRequestsInFlight: 4,
 			Timeout:             10 * time.Second,
 		}))
+	}
+	if cfg.API != nil {
+		a.mux.Handle("/api/", cfg.API)
 	}
 	a.http = &http.Server{
 		Handler:           a.mux,
