@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -448,5 +449,42 @@ func TestOpenWithoutToken(t *testing.T) {
 	e := setup(t, "")
 	if code, _ := e.do(t, "GET", "/api/v1/events", "", nil); code != http.StatusOK {
 		t.Errorf("no admin_token: %d, want 200", code)
+	}
+}
+
+// TestShutdownEndsStream: an open event stream must not hold the admin server's Shutdown until
+// its deadline.
+func TestShutdownEndsStream(t *testing.T) {
+	srv := brokertest.RunJetStream(t)
+	_, js := brokertest.Connect(t, srv.ClientURL())
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "AVATAR", Subjects: []string{"avatar.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	admin := ingest.NewAdmin(ingest.AdminConfig{API: adminapi.New(adminapi.Config{JS: js, Stream: "AVATAR", Log: zerolog.Nop()}), Log: zerolog.Nop()})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- admin.Serve(ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/api/v1/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if l, _ := bufio.NewReader(resp.Body).ReadString('\n'); l != ": connected\n" {
+		t.Fatalf("first line %q", l)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := admin.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v after %s", err, time.Since(start))
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("shutdown took %s with a stream open", d)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("serve: %v", err)
 	}
 }

@@ -86,6 +86,11 @@ func NewAdmin(cfg AdminConfig) *Admin {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+	// Long-lived answers (the API's event stream) never go idle: Shutdown ends their requests'
+	// contexts so that it need not wait for its deadline.
+	base, cancel := context.WithCancel(context.Background())
+	a.http.BaseContext = func(net.Listener) context.Context { return base }
+	a.http.RegisterOnShutdown(cancel)
 	return a
 }
 
