@@ -200,8 +200,14 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, csrf := randomHex(), randomHex()
+	now := time.Now()
 	a.mu.Lock()
-	a.sessions[id] = session{csrf: csrf, expires: time.Now().Add(sessionTTL)}
+	for k, s := range a.sessions { // expired sessions go here, so logins cannot grow the map forever
+		if now.After(s.expires) {
+			delete(a.sessions, k)
+		}
+	}
+	a.sessions[id] = session{csrf: csrf, expires: now.Add(sessionTTL)}
 	a.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: id, Path: "/api/", HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(sessionTTL / time.Second)})
