@@ -72,6 +72,14 @@ type AttemptLister interface {
 	List(ctx context.Context, eventID string) ([]Attempt, error)
 }
 
+// AttemptListerFunc adapts a function, e.g. a closure over internal/attempts.List, to AttemptLister.
+type AttemptListerFunc func(ctx context.Context, eventID string) ([]Attempt, error)
+
+// List calls f.
+func (f AttemptListerFunc) List(ctx context.Context, eventID string) ([]Attempt, error) {
+	return f(ctx, eventID)
+}
+
 // Redriver sends dead letter seq of the dead-letter stream to its route again and deletes it when
 // accepted; cmd wires router.Redrive (this package may not import router: same layer).
 type Redriver func(ctx context.Context, seq uint64) error

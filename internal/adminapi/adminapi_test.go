@@ -61,11 +61,50 @@ type env struct {
 	srv   *httptest.Server // the admin server with the API mounted
 	recv  *receiver
 	token string
+	idx   *scanIndex // nil unless indexed
 }
 
 // setup starts JetStream with the event, dead-letter and quarantine streams, stores 5 events
 // (seq 1..5), and serves the API inside ingest's admin server.
 func setup(t *testing.T, tok string) *env {
+	t.Helper()
+	return setupWith(t, tok, false)
+}
+
+// scanIndex is the EventIndex fallback of these tests: it reads the whole stream (real JetStream)
+// and answers the entries whose id, resource id or correlation id is key, by Time then Seq.
+type scanIndex struct {
+	js      jetstream.JetStream
+	lookups int
+}
+
+func (x *scanIndex) Lookup(ctx context.Context, key string) ([]adminapi.Entry, error) {
+	x.lookups++
+	s, err := x.js.Stream(ctx, "AVATAR")
+	if err != nil {
+		return nil, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []adminapi.Entry
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue
+		}
+		ev, err := envelope.Unmarshal(m.Data)
+		if err != nil || (ev.ID != key && ev.Data.ResourceID != key && ev.CorrelationID != key) {
+			continue
+		}
+		out = append(out, adminapi.Entry{Seq: seq, ID: ev.ID, ResourceID: ev.Data.ResourceID, CorrelationID: ev.CorrelationID,
+			Platform: ev.Platform, Type: ev.Type, Time: ev.ReceivedAt})
+	}
+	return out, nil
+}
+
+func setupWith(t *testing.T, tok string, indexed bool) *env {
 	t.Helper()
 	srv := brokertest.RunJetStream(t)
 	_, js := brokertest.Connect(t, srv.ClientURL())
@@ -86,7 +125,18 @@ func setup(t *testing.T, tok string) *env {
 		publish(t, js, e.id, e.platform, e.typ, e.resource, e.corr, t0.Add(time.Duration(i)*time.Minute))
 	}
 	rc := newReceiver(t)
+	var idx adminapi.EventIndex
+	var attempts adminapi.AttemptLister
+	var x *scanIndex
+	if indexed {
+		x = &scanIndex{js: js}
+		idx = x
+		attempts = adminapi.AttemptListerFunc(func(_ context.Context, id string) ([]adminapi.Attempt, error) {
+			return []adminapi.Attempt{{Route: "crm", EventID: id, Attempt: 1, At: t0, Status: 500, Error: "boom"}}, nil
+		})
+	}
 	api := adminapi.New(adminapi.Config{
+		Index: idx, Attempts: attempts,
 		JS: js, Stream: "AVATAR", DeadLetterStream: "AVATAR_DLQ", QuarantineStream: "AVATAR_QUARANTINE",
 		Token:  tok,
 		Routes: map[string]deliver.Target{"crm": {URL: rc.URL}},
@@ -109,7 +159,7 @@ func setup(t *testing.T, tok string) *env {
 	admin := ingest.NewAdmin(ingest.AdminConfig{API: api, Log: zerolog.Nop()})
 	hs := httptest.NewServer(admin.Handler())
 	t.Cleanup(hs.Close)
-	return &env{js: js, srv: hs, recv: rc, token: tok}
+	return &env{js: js, srv: hs, recv: rc, token: tok, idx: x}
 }
 
 func publish(t *testing.T, js jetstream.JetStream, id, platform, typ, resource, corr string, at time.Time) {
@@ -181,7 +231,13 @@ func ids(p page) string {
 }
 
 func TestListEvents(t *testing.T) {
-	e := setup(t, token)
+	for _, indexed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("indexed=%v", indexed), func(t *testing.T) { testListEvents(t, indexed) })
+	}
+}
+
+func testListEvents(t *testing.T, indexed bool) {
+	e := setupWith(t, token, indexed)
 	tests := []struct {
 		query, want string
 		next        uint64
@@ -196,6 +252,9 @@ func TestListEvents(t *testing.T) {
 		{"limit=2&cursor=4", "e3,e2", 2},
 		{"limit=2&cursor=2", "e1", 0},
 		{"platform=heygen&limit=1&cursor=5", "e3", 3},
+		{"correlation_id=c-1&limit=2", "e5,e3", 3},
+		{"correlation_id=c-1&limit=2&cursor=3", "e1", 0},
+		{"resource_id=vid-1&platform=did", "", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
@@ -205,6 +264,9 @@ func TestListEvents(t *testing.T) {
 			}
 		})
 	}
+	if indexed && e.idx.lookups == 0 {
+		t.Error("resource and correlation queries did not use the index")
+	}
 	for _, bad := range []string{"limit=0", "limit=x", "since=yesterday", "cursor=-1"} {
 		if code, _ := e.do(t, "GET", "/api/v1/events?"+bad, "", nil); code != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", bad, code)
@@ -213,7 +275,13 @@ func TestListEvents(t *testing.T) {
 }
 
 func TestGetEventAndTimeline(t *testing.T) {
-	e := setup(t, token)
+	for _, indexed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("indexed=%v", indexed), func(t *testing.T) { testGetEventAndTimeline(t, indexed) })
+	}
+}
+
+func testGetEventAndTimeline(t *testing.T, indexed bool) {
+	e := setupWith(t, token, indexed)
 	code, b := e.do(t, "GET", "/api/v1/events/e3", "", nil)
 	if code != http.StatusOK {
 		t.Fatalf("%d %s", code, b)
@@ -223,9 +291,13 @@ func TestGetEventAndTimeline(t *testing.T) {
 		Subject  string              `json:"subject"`
 		Envelope envelope.Event      `json:"envelope"`
 		Headers  map[string][]string `json:"headers"`
+		Attempts []adminapi.Attempt  `json:"attempts"`
 	}
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
+	}
+	if indexed != (len(got.Attempts) == 1 && got.Attempts[0].EventID == "e3" && got.Attempts[0].Status == 500) {
+		t.Errorf("attempts %+v (indexed %v)", got.Attempts, indexed)
 	}
 	if got.Seq != 3 || got.Subject != "avatar.video.failed.heygen" || got.Envelope.Data.ResourceID != "vid-2" ||
 		string(got.Envelope.Data.Raw) != `{"k":1}` || got.Headers[jetstream.MsgIDHeader][0] != "e3" {
