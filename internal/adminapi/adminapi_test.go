@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,11 +76,11 @@ func setup(t *testing.T, tok string) *env {
 // and answers the entries whose id, resource id or correlation id is key, by Time then Seq.
 type scanIndex struct {
 	js      jetstream.JetStream
-	lookups int
+	lookups atomic.Int32
 }
 
 func (x *scanIndex) Lookup(ctx context.Context, key string) ([]adminapi.Entry, error) {
-	x.lookups++
+	x.lookups.Add(1)
 	s, err := x.js.Stream(ctx, "AVATAR")
 	if err != nil {
 		return nil, err
@@ -264,7 +265,7 @@ func testListEvents(t *testing.T, indexed bool) {
 			}
 		})
 	}
-	if indexed && e.idx.lookups == 0 {
+	if indexed && e.idx.lookups.Load() == 0 {
 		t.Error("resource and correlation queries did not use the index")
 	}
 	for _, bad := range []string{"limit=0", "limit=x", "since=yesterday", "cursor=-1"} {
