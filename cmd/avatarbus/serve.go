@@ -159,6 +159,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	}
 	admin := ingest.NewAdmin(ingest.AdminConfig{
 		Gatherer: reg,
+		API:      adminAPIHandler(cfg, b.JS, log),
 		Ready: func(ctx context.Context) error {
 			if srv.Draining() {
 				return errors.New("shutting down")

@@ -9,6 +9,10 @@ type Config struct {
 	// AdminListen is the address of the admin HTTP server (health, metrics),
 	// default "127.0.0.1:9090".
 	AdminListen string `yaml:"admin_listen"`
+	// AdminToken guards the JSON admin API (/api/v1 on admin_listen): a Bearer token or the
+	// session a login with it issues. A secret reference. Empty leaves the API open on a loopback
+	// admin_listen and turns it off on any other (AdminAPIEnabled).
+	AdminToken string `yaml:"admin_token"`
 	// NATS configures the connection to NATS, or the embedded server.
 	NATS NATS `yaml:"nats"`
 	// Stream configures the JetStream stream events are published to.

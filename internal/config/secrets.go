@@ -29,6 +29,7 @@ type secretSlot struct {
 // secretSlots lists every secret-bearing string in c with its dotted path.
 func (c *Config) secretSlots() []secretSlot {
 	slots := []secretSlot{
+		{"admin_token", &c.AdminToken},
 		{"nats.password", &c.NATS.Password},
 		{"nats.token", &c.NATS.Token},
 		{"nats.embedded.avatarbus_password", &c.NATS.Embedded.AvatarbusPassword},

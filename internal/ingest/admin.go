@@ -34,6 +34,9 @@ type AdminConfig struct {
 	// ReadyTimeout bounds each readiness check; 0 = DefaultReadyTimeout. A check that has not
 	// returned by then counts as failed.
 	ReadyTimeout time.Duration
+	// API, when set, answers every path under /api/ (internal/adminapi); it does its own auth,
+	// while /metrics, /healthz and /readyz stay open.
+	API http.Handler
 	// Log receives readiness changes and /metrics errors.
 	Log zerolog.Logger
 }
@@ -72,6 +75,9 @@ func NewAdmin(cfg AdminConfig) *Admin {
 			Timeout:             10 * time.Second,
 		}))
 	}
+	if cfg.API != nil {
+		a.mux.Handle("/api/", cfg.API)
+	}
 	a.http = &http.Server{
 		Handler:           a.mux,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -80,6 +86,11 @@ func NewAdmin(cfg AdminConfig) *Admin {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+	// Long-lived answers (the API's event stream) never go idle: Shutdown ends their requests'
+	// contexts so that it need not wait for its deadline.
+	base, cancel := context.WithCancel(context.Background())
+	a.http.BaseContext = func(net.Listener) context.Context { return base }
+	a.http.RegisterOnShutdown(cancel)
 	return a
 }
 

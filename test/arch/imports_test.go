@@ -35,6 +35,7 @@ var layers = []struct {
 	{"examples/...", 0},
 	// 1: the services the binary wires.
 	{"internal/ingest", 1},
+	{"internal/adminapi", 1}, // the admin JSON API; cmd mounts it in ingest's admin server
 	{"router", 1},
 	{"internal/replay", 1},
 	{"internal/broker", 1},
