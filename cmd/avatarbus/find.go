@@ -28,14 +28,15 @@ func startIndex(ctx context.Context, cfg *config.Config, js jetstream.JetStream,
 		return nil, nil, err
 	}
 	ix, err := index.New(ctx, js, index.Options{
-		Stream: cfg.Stream.Name,
-		Lag:    xm.Lag,
-		Logf:   func(format string, args ...any) { log.Warn().Msgf(format, args...) },
+		Stream:   cfg.Stream.Name,
+		Replicas: cfg.Stream.Replicas,
+		Lag:      xm.Lag,
+		Logf:     func(format string, args ...any) { log.Warn().Msgf(format, args...) },
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := attempts.EnsureStream(ctx, js, attemptsStream(cfg), cfg.Stream.SubjectPrefix, cfg.Stream.AttemptsMaxAge.Std()); err != nil {
+	if err := attempts.EnsureStream(ctx, js, attemptsStream(cfg), cfg.Stream.SubjectPrefix, cfg.Stream.AttemptsMaxAge.Std(), cfg.Stream.Replicas); err != nil {
 		return nil, nil, err
 	}
 	rec = attempts.NewRecorder(js, cfg.Stream.SubjectPrefix, func(err error) {

@@ -54,14 +54,15 @@ func Subject(prefix, route, eventID string) string {
 	return subjects.AttemptsRoot + "." + prefix + "." + routeToken(route) + "." + eventKey(eventID)
 }
 
-// EnsureStream creates or updates the attempts stream of the events under prefix.
-func EnsureStream(ctx context.Context, js jetstream.JetStream, stream, prefix string, maxAge time.Duration) error {
+// EnsureStream creates or updates the attempts stream of the events under prefix, kept maxAge
+// (0: DefaultMaxAge) on replicas servers (0: 1).
+func EnsureStream(ctx context.Context, js jetstream.JetStream, stream, prefix string, maxAge time.Duration, replicas int) error {
 	if maxAge <= 0 {
 		maxAge = DefaultMaxAge
 	}
 	_, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: stream, Subjects: []string{subjects.AttemptsFilter(prefix)}, MaxAge: maxAge,
-		Storage: jetstream.FileStorage, Discard: jetstream.DiscardOld,
+		Storage: jetstream.FileStorage, Discard: jetstream.DiscardOld, Replicas: max(replicas, 1),
 		Description: "avatarbus: route delivery attempts",
 	})
 	if err != nil {

@@ -31,7 +31,7 @@ func setup(t *testing.T) jetstream.JetStream {
 	if _, err := broker.EnsureStream(ctx, js, broker.StreamConfig{Name: "AVATAR", Subjects: subjects.StreamSubjects("avatar"), Replicas: 1, Duplicates: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
-	if err := attempts.EnsureStream(ctx, js, attemptsStream, "avatar", 0); err != nil {
+	if err := attempts.EnsureStream(ctx, js, attemptsStream, "avatar", 0, 1); err != nil {
 		t.Fatal(err)
 	}
 	return js
@@ -128,7 +128,7 @@ func TestStreamRetention(t *testing.T) {
 	}{{0, attempts.DefaultMaxAge}, {time.Hour, time.Hour}}
 	for _, tt := range tests {
 		js := setup(t)
-		if err := attempts.EnsureStream(context.Background(), js, attemptsStream, "avatar", tt.maxAge); err != nil {
+		if err := attempts.EnsureStream(context.Background(), js, attemptsStream, "avatar", tt.maxAge, 0); err != nil {
 			t.Fatal(err)
 		}
 		st, err := js.Stream(context.Background(), attemptsStream)

@@ -22,7 +22,8 @@ const leaseKey = "indexer"
 // Options configure an [Indexer].
 type Options struct {
 	Stream   string
-	LeaseTTL time.Duration    // default 10s
+	Replicas int              // of the index bucket (and of the leases bucket when it creates it); default 1
+	LeaseTTL time.Duration    // default 10s, when it creates the leases bucket
 	Lag      func(lag uint64) // called after each event with the events still to index; may be nil
 	Logf     func(format string, args ...any)
 }
@@ -44,6 +45,7 @@ func New(ctx context.Context, js jetstream.JetStream, o Options) (*Indexer, erro
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 10 * time.Second
 	}
+	o.Replicas = max(o.Replicas, 1)
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
@@ -53,7 +55,7 @@ func New(ctx context.Context, js jetstream.JetStream, o Options) (*Indexer, erro
 	}
 	maxAge := st.CachedInfo().Config.MaxAge
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: o.Stream + BucketSuffix, TTL: maxAge, History: 1,
+		Bucket: o.Stream + BucketSuffix, TTL: maxAge, History: 1, Replicas: o.Replicas,
 		Description: "avatarbus: event id, resource id and correlation id -> stream seq",
 	})
 	if err != nil {
@@ -61,10 +63,15 @@ func New(ctx context.Context, js jetstream.JetStream, o Options) (*Indexer, erro
 	}
 	leases, err := js.KeyValue(ctx, o.Stream+"_LEASES")
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		leases, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: o.Stream + "_LEASES", TTL: o.LeaseTTL})
+		leases, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: o.Stream + "_LEASES", TTL: o.LeaseTTL, Replicas: o.Replicas})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: leases bucket: %w", ErrIndex, err)
+	}
+	// The bucket is shared with the poller's lease, which may have made it with its own TTL:
+	// renew on the TTL the bucket has.
+	if st, err := leases.Status(ctx); err == nil && st.TTL() > 0 {
+		o.LeaseTTL = st.TTL()
 	}
 	cons, err := st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable: Durable, AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverAllPolicy,
