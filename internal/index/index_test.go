@@ -222,3 +222,34 @@ func TestLagCountsEventsNotYetIndexed(t *testing.T) {
 		t.Fatalf("highest lag = %d, want 1 (the second of two events behind when the first was indexed)", got)
 	}
 }
+
+// TestOneWriterPerClusterAndFailover: of two indexers, one holds the lease; when it stops, the
+// other takes over and indexes from the durable's position.
+func TestOneWriterPerClusterAndFailover(t *testing.T) {
+	js, _ := setup(t)
+	lagA, stopA := start(t, js)
+	publish(t, js, job[0])
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitLookup(t, x, "el-1", 1); len(got) != 1 {
+		t.Fatalf("not indexed: %v", got)
+	}
+	lagB, _ := start(t, js) // started second: the lease is taken
+	publish(t, js, job[1])
+	if got := waitLookup(t, x, "hg-1", 1); len(got) != 1 {
+		t.Fatalf("not indexed: %v", got)
+	}
+	if lagA.Load() != 0 || lagB.Load() != -1 {
+		t.Fatalf("lag reports: first %d, second %d; want only the first (the holder) to index", lagA.Load(), lagB.Load())
+	}
+	stopA()
+	publish(t, js, job[2])
+	if got := waitLookup(t, x, "tv-1", 1); len(got) != 1 {
+		t.Fatalf("after the holder stopped, the second did not take over: %v", got)
+	}
+	if lagB.Load() != 0 {
+		t.Fatalf("second indexer's lag = %d, want 0 after taking over", lagB.Load())
+	}
+}
