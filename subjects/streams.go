@@ -41,3 +41,14 @@ func Under(prefix, subject string) string {
 	}
 	return prefix + "." + subject
 }
+
+// AttemptsStreamSuffix makes the attempts stream's name from the event stream's: AVATAR_ATTEMPTS.
+const AttemptsStreamSuffix = "_ATTEMPTS"
+
+// AttemptsRoot is the first token of the subjects route delivery attempts are recorded on:
+// attempts.<prefix>.<route>.<event key>.
+const AttemptsRoot = "attempts"
+
+// AttemptsFilter returns the subject the attempts stream binds for the routes of prefix:
+// attempts.<prefix>.>.
+func AttemptsFilter(prefix string) string { return AttemptsRoot + "." + prefix + ".>" }

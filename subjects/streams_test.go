@@ -9,6 +9,7 @@ func TestRootedSubjects(t *testing.T) {
 		{"under a prefix", Under("replay.debug", "avatar.video.completed.heygen"), "replay.debug.avatar.video.completed.heygen"},
 		{"under a prefix with a dot", Under("replay.debug.", "avatar.x.y"), "replay.debug.avatar.x.y"},
 		{"quarantine subjects", QuarantineSubjects("avatar")[0], "quarantine.avatar.>"},
+		{"attempts filter", AttemptsFilter("acme"), "attempts.acme.>"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

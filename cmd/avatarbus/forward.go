@@ -58,7 +58,7 @@ The server is found through --config (nats.url, or the embedded server at nats.e
 			return err
 		}
 		defer stopTracing() // after the drain below: the last deliveries' spans are flushed
-		rt, err := buildRouter(js, cfg, routes, nil, log, router.WithTracerProvider(tp))
+		rt, err := buildRouter(js, cfg, routes, nil, nil, log, router.WithTracerProvider(tp))
 		if err != nil {
 			return err
 		}

@@ -45,7 +45,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(newServeCommand(), newVerifyCommand(), newNormalizeCommand(), newTriggerCommand())
 	root.AddCommand(newTailCommand(), newReplayCommand(), newForwardCommand(), newDLQCommand())
 	root.AddCommand(newRegisterCommand(), newWebhooksCommand(), newCallbackURLCommand())
-	root.AddCommand(newObjectCommand(), newReconcileCommand())
+	root.AddCommand(newObjectCommand(), newReconcileCommand(), newFindCommand())
 	root.AddCommand(newVersionCommand(), newHealthcheckCommand())
 	setVersion(root)
 	return root

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/avatarbus/avatarbus/deliver"
+	"github.com/avatarbus/avatarbus/internal/attempts"
 	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/internal/metrics"
 	"github.com/avatarbus/avatarbus/router"
@@ -43,9 +46,10 @@ func selectRoutes(cfg *config.Config, only []string) ([]config.Route, error) {
 }
 
 // buildRouter returns a router with one HTTP route per route in routes, or nil when there are
-// none. m records each route's deliveries; nil records nothing. extra are further Router-wide
+// none. m records each route's deliveries; nil records nothing. rec stores each delivery
+// attempt in the attempts stream; nil stores none. extra are further Router-wide
 // options (serve's tracer provider).
-func buildRouter(js jetstream.JetStream, cfg *config.Config, routes []config.Route, m *metrics.Metrics, log zerolog.Logger, extra ...router.Option) (*router.Router, error) {
+func buildRouter(js jetstream.JetStream, cfg *config.Config, routes []config.Route, m *metrics.Metrics, rec *attempts.Recorder, log zerolog.Logger, extra ...router.Option) (*router.Router, error) {
 	if len(routes) == 0 {
 		return nil, nil
 	}
@@ -59,7 +63,7 @@ func buildRouter(js jetstream.JetStream, cfg *config.Config, routes []config.Rou
 	}
 	var errs []error
 	for _, r := range routes {
-		if err := handleRoute(rt, r, m); err != nil {
+		if err := handleRoute(rt, r, m, rec); err != nil {
 			errs = append(errs, fmt.Errorf("route %s: %w", r.Name, err))
 			continue
 		}
@@ -74,10 +78,21 @@ func buildRouter(js jetstream.JetStream, cfg *config.Config, routes []config.Rou
 }
 
 // handleRoute registers one configured route on rt.
-func handleRoute(rt *router.Router, r config.Route, m *metrics.Metrics) error {
-	h, err := router.HTTPRoute(deliver.Target{URL: r.URL, Secret: r.Secret, Timeout: r.Timeout.Std()})
+func handleRoute(rt *router.Router, r config.Route, m *metrics.Metrics, rec *attempts.Recorder) error {
+	target := deliver.Target{URL: r.URL, Secret: r.Secret, Timeout: r.Timeout.Std()}
+	if rec != nil {
+		// The transport reports the status of a 2xx too, which deliver does not return.
+		target.Client = &http.Client{Transport: attempts.Transport(nil), CheckRedirect: noRedirect}
+	}
+	h, err := router.HTTPRoute(target)
 	if err != nil {
 		return err
+	}
+	if rec != nil {
+		post, name := h, r.Name
+		h = func(ctx context.Context, ev router.Event) error {
+			return rec.Deliver(ctx, name, ev.ID, int(ev.NumDelivered), func(ctx context.Context) error { return post(ctx, ev) })
+		}
 	}
 	backoff := make([]time.Duration, len(r.Backoff))
 	for i, d := range r.Backoff {
@@ -110,3 +125,6 @@ func routeOutcome(o router.Outcome) metrics.RouteOutcome {
 		return metrics.RouteDeadLettered
 	}
 }
+
+// noRedirect makes a redirect a failure, as deliver's default client does (Standard Webhooks).
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

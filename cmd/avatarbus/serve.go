@@ -138,7 +138,15 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 		return err
 	}
 	defer stopTracing()
-	rt, err := buildRouter(b.JS, cfg, cfg.Routes, m, log, router.WithTracerProvider(tp))
+	// The index and the attempts stream need the event stream, which broker.Open made; the
+	// writer stops after the routes, before the broker closes (find.go).
+	rec, stopIndex, err := startIndex(ctx, cfg, b.JS, m, log)
+	if err != nil {
+		return err
+	}
+	stopIndexOnce := sync.OnceFunc(stopIndex)
+	defer stopIndexOnce()
+	rt, err := buildRouter(b.JS, cfg, cfg.Routes, m, rec, log, router.WithTracerProvider(tp))
 	if err != nil {
 		return err
 	}
@@ -225,6 +233,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 			runErr = fmt.Errorf("routes: %w", err)
 		}
 	}
+	stopIndexOnce()
 	if err := admin.Shutdown(sctx); err != nil {
 		log.Warn().Err(err).Msg("admin listener did not stop in time")
 	}

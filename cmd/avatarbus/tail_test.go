@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/internal/index"
 	"github.com/avatarbus/avatarbus/internal/waitfor"
 )
 
@@ -127,6 +128,7 @@ func avatarStream(t *testing.T, natsAddr string) (*nats.Conn, jetstream.Stream) 
 	return nc, s
 }
 
+// consumerNames lists the consumers of s, except serve's own index writer (always there).
 func consumerNames(t *testing.T, s jetstream.Stream) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -134,7 +136,9 @@ func consumerNames(t *testing.T, s jetstream.Stream) []string {
 	var names []string
 	l := s.ConsumerNames(ctx)
 	for n := range l.Name() {
-		names = append(names, n)
+		if n != index.Durable { // serve's own index writer, always there
+			names = append(names, n)
+		}
 	}
 	if err := l.Err(); err != nil {
 		t.Fatal(err)

@@ -141,6 +141,9 @@ type Stream struct {
 	DuplicateWindow Duration `yaml:"duplicate_window"`
 	// MaxBytes caps the stream size; 0 (the default) is unlimited.
 	MaxBytes Size `yaml:"max_bytes"`
+	// AttemptsMaxAge is how long route delivery attempts are kept in the stream
+	// <name>_ATTEMPTS, default 168h; > 0.
+	AttemptsMaxAge Duration `yaml:"attempts_max_age"`
 }
 
 // Source is one webhook endpoint, served at /webhooks/{name}.

@@ -80,6 +80,7 @@ func Default() Config {
 			MaxAge:          Duration(720 * time.Hour),
 			DuplicateWindow: Duration(48 * time.Hour),
 			MaxBytes:        0,
+			AttemptsMaxAge:  Duration(7 * 24 * time.Hour),
 		},
 		Log: Log{Level: "info"},
 		Quarantine: Quarantine{

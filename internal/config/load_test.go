@@ -35,6 +35,7 @@ func TestDefaultIsValid(t *testing.T) {
 		"stream.max_age":          c.Stream.MaxAge.Std() == 720*time.Hour,
 		"stream.duplicate_window": c.Stream.DuplicateWindow.Std() == 48*time.Hour,
 		"stream.max_bytes":        c.Stream.MaxBytes == 0,
+		"stream.attempts_max_age": c.Stream.AttemptsMaxAge.Std() == 7*24*time.Hour,
 		"log.level":               c.Log.Level == "info",
 		"log.format":              c.Log.Format == "",
 	}
@@ -133,6 +134,7 @@ func TestInvalidFiles(t *testing.T) {
 			`stream.subject_prefix: "avatar.events" must be one subject token`,
 			`stream.replicas: 7 is not in 1..5`,
 			`stream.duplicate_window: 2000h exceeds stream.max_age 720h`,
+			`stream.attempts_max_age: must be > 0 (got -1h`,
 			`sources[0].secrets: a source needs at least one secret unless verify.scheme is none`,
 			`sources[1].name: duplicate of sources[0]`,
 			`sources[1].secrets[1]: empty secret`,

@@ -262,6 +262,9 @@ func (c *Config) checkStream(k *checker) {
 	if s.MaxBytes < 0 {
 		k.add("stream.max_bytes", "must be >= 0 (got %d)", int64(s.MaxBytes))
 	}
+	if s.AttemptsMaxAge <= 0 {
+		k.add("stream.attempts_max_age", "must be > 0 (got %s)", s.AttemptsMaxAge)
+	}
 }
 
 func (c *Config) checkSources(k *checker) {

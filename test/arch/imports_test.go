@@ -41,6 +41,8 @@ var layers = []struct {
 	{"internal/broker", 1},
 	{"internal/config", 1},
 	{"internal/poll", 1},
+	{"internal/index", 1},
+	{"internal/attempts", 1},
 	// 2: what those services share.
 	{"internal/platformapi", 2}, // the platforms' APIs: ingest confirms, poll lists and reads balances
 	{"internal/offload", 2},

@@ -1,0 +1,255 @@
+package index_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/index"
+)
+
+type ev struct {
+	ID            string    `json:"id"`
+	Type          string    `json:"type"`
+	Subject       string    `json:"subject,omitempty"`
+	Time          time.Time `json:"time"`
+	Platform      string    `json:"platform"`
+	CorrelationID string    `json:"correlationid,omitempty"`
+}
+
+var t0 = time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
+
+// job is one job across three platforms sharing a correlation id.
+var job = []ev{
+	{"el-1", "avatar.audio.completed", "voice-9", t0, "elevenlabs", "job-42"},
+	{"hg-1", "avatar.video.completed", "vid-7", t0.Add(time.Minute), "heygen", "job-42"},
+	{"tv-1", "avatar.conversation.ended", "conv-3", t0.Add(2 * time.Minute), "tavus", "job-42"},
+}
+
+func setup(t *testing.T) (jetstream.JetStream, string) {
+	t.Helper()
+	srv := brokertest.RunJetStream(t)
+	_, js := brokertest.Connect(t, srv.ClientURL())
+	ctx := context.Background()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "AVATAR", Subjects: []string{"avatar.>"}, MaxAge: 48 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	return js, srv.ClientURL()
+}
+
+func publish(t *testing.T, js jetstream.JetStream, evs ...ev) {
+	t.Helper()
+	for _, e := range evs {
+		b, _ := json.Marshal(e)
+		if _, err := js.Publish(context.Background(), e.Type+"."+e.Platform, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// start runs an indexer until the test ends (or stop is called) and returns its last lag report.
+func start(t *testing.T, js jetstream.JetStream) (lag *atomic.Int64, stop func()) {
+	lag, _, stop = startMax(t, js)
+	return lag, stop
+}
+
+// startMax is start that also returns the highest lag reported.
+func startMax(t *testing.T, js jetstream.JetStream) (lag, highest *atomic.Int64, stop func()) {
+	t.Helper()
+	lag, highest = &atomic.Int64{}, &atomic.Int64{}
+	lag.Store(-1)
+	ix, err := index.New(context.Background(), js, index.Options{Stream: "AVATAR", LeaseTTL: 3 * time.Second,
+		Lag: func(l uint64) {
+			lag.Store(int64(l))
+			if int64(l) > highest.Load() {
+				highest.Store(int64(l))
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = ix.Run(ctx); close(done) }()
+	stop = func() { cancel(); <-done }
+	t.Cleanup(stop)
+	return lag, highest, stop
+}
+
+func waitLookup(t *testing.T, x index.Index, key string, n int) []index.Entry {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		es, err := x.Lookup(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) >= n || time.Now().After(deadline) {
+			return es
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func ids(es []index.Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
+func TestIndexFindsJobByAnyKey(t *testing.T) {
+	js, _ := setup(t)
+	publish(t, js, job...)
+	publish(t, js, ev{"other", "avatar.video.completed", "vid-8", t0, "heygen", "job-43"})
+	lag, _ := start(t, js)
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		key  string
+		want []string
+	}{
+		{"job-42", []string{"el-1", "hg-1", "tv-1"}}, // correlation id, in time order
+		{"hg-1", []string{"hg-1"}},                   // event id
+		{"conv-3", []string{"tv-1"}},                 // resource id
+		{"nothing", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			got := ids(waitLookup(t, x, tt.key, len(tt.want)))
+			if len(got) != len(tt.want) {
+				t.Fatalf("Lookup(%q) = %v, want %v", tt.key, got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("Lookup(%q) = %v, want %v", tt.key, got, tt.want)
+				}
+			}
+		})
+	}
+	es := waitLookup(t, x, "hg-1", 1)
+	if e := es[0]; e.Seq != 2 || e.Platform != "heygen" || e.ResourceID != "vid-7" || !e.Time.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("entry = %+v", e)
+	}
+	tl, err := index.Timeline(context.Background(), x, "el-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(tl); len(got) != 3 || got[2] != "tv-1" {
+		t.Fatalf("Timeline(el-1) = %v, want the three events of job-42", got)
+	}
+	if got := lag.Load(); got != 0 {
+		t.Fatalf("lag after indexing all = %d, want 0", got)
+	}
+}
+
+func TestIndexResumesAfterRestartAndSetsTTL(t *testing.T) {
+	js, _ := setup(t)
+	publish(t, js, job[0])
+	_, stop := start(t, js)
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitLookup(t, x, "el-1", 1); len(got) != 1 {
+		t.Fatalf("first event not indexed: %v", got)
+	}
+	stop() // releases the lease: the next instance takes it without waiting for the TTL
+	publish(t, js, job[1:]...)
+	start(t, js)
+	if got := waitLookup(t, x, "job-42", 3); len(got) != 3 {
+		t.Fatalf("after restart: %v, want 3 entries", ids(got))
+	}
+	c, err := js.Consumer(context.Background(), "AVATAR", index.Durable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Delivered.Stream != 3 || info.NumRedelivered != 0 {
+		t.Fatalf("durable delivered stream seq %d with %d redelivered; want 3, none re-read", info.Delivered.Stream, info.NumRedelivered)
+	}
+	kv, err := js.KeyValue(context.Background(), "AVATAR_INDEX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := kv.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TTL() != 48*time.Hour {
+		t.Fatalf("index TTL = %v, want the stream's max_age 48h", st.TTL())
+	}
+}
+
+func TestLagCountsEventsNotYetIndexed(t *testing.T) {
+	js, _ := setup(t)
+	lag, stop := start(t, js)
+	publish(t, js, job[0])
+	deadline := time.Now().Add(10 * time.Second)
+	for lag.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	publish(t, js, job[1:]...)
+	c, _ := js.Consumer(context.Background(), "AVATAR", index.Durable)
+	info, err := c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumPending != 2 {
+		t.Fatalf("pending while stopped = %d, want 2", info.NumPending)
+	}
+	lag2, highest, _ := startMax(t, js)
+	deadline = time.Now().Add(10 * time.Second)
+	for lag2.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := lag2.Load(); got != 0 {
+		t.Fatalf("lag after catching up = %d, want 0", got)
+	}
+	if got := highest.Load(); got != 1 {
+		t.Fatalf("highest lag = %d, want 1 (the second of two events behind when the first was indexed)", got)
+	}
+}
+
+// TestOneWriterPerClusterAndFailover: of two indexers, one holds the lease; when it stops, the
+// other takes over and indexes from the durable's position.
+func TestOneWriterPerClusterAndFailover(t *testing.T) {
+	js, _ := setup(t)
+	lagA, stopA := start(t, js)
+	publish(t, js, job[0])
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitLookup(t, x, "el-1", 1); len(got) != 1 {
+		t.Fatalf("not indexed: %v", got)
+	}
+	lagB, _ := start(t, js) // started second: the lease is taken
+	publish(t, js, job[1])
+	if got := waitLookup(t, x, "hg-1", 1); len(got) != 1 {
+		t.Fatalf("not indexed: %v", got)
+	}
+	if lagA.Load() != 0 || lagB.Load() != -1 {
+		t.Fatalf("lag reports: first %d, second %d; want only the first (the holder) to index", lagA.Load(), lagB.Load())
+	}
+	stopA()
+	publish(t, js, job[2])
+	if got := waitLookup(t, x, "tv-1", 1); len(got) != 1 {
+		t.Fatalf("after the holder stopped, the second did not take over: %v", got)
+	}
+	if lagB.Load() != 0 {
+		t.Fatalf("second indexer's lag = %d, want 0 after taking over", lagB.Load())
+	}
+}
