@@ -5,14 +5,18 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/avatarbus/avatarbus/deliver"
 	"github.com/avatarbus/avatarbus/internal/adminapi"
+	"github.com/avatarbus/avatarbus/internal/attempts"
 	"github.com/avatarbus/avatarbus/internal/config"
+	"github.com/avatarbus/avatarbus/internal/index"
 	"github.com/avatarbus/avatarbus/router"
+	"github.com/avatarbus/avatarbus/subjects"
 )
 
 // adminAPIHandler builds the JSON admin API that the admin server mounts under /api/, or nil when
@@ -37,8 +41,46 @@ func adminAPIHandler(cfg *config.Config, js jetstream.JetStream, log zerolog.Log
 		Token:   cfg.AdminToken,
 		Routes:  routes,
 		Redrive: redriveOne(cfg, js, routes),
-		Log:     log.With().Str("component", "adminapi").Logger(),
+		Index:   &eventIndex{js: js, stream: cfg.Stream.Name},
+		Attempts: adminapi.AttemptListerFunc(func(ctx context.Context, eventID string) ([]adminapi.Attempt, error) {
+			list, err := attempts.List(ctx, js, cfg.Stream.Name+subjects.AttemptsStreamSuffix, eventID)
+			out := make([]adminapi.Attempt, len(list))
+			for i, a := range list {
+				out[i] = adminapi.Attempt(a)
+			}
+			return out, err
+		}),
+		Log: log.With().Str("component", "adminapi").Logger(),
 	})
+}
+
+// eventIndex answers the admin API's lookups from the KV index serve writes (internal/index),
+// opened at the first lookup: the indexer creates the bucket after the API is built.
+type eventIndex struct {
+	js     jetstream.JetStream
+	stream string
+	mu     sync.Mutex
+	kv     *index.KV
+}
+
+func (x *eventIndex) Lookup(ctx context.Context, key string) ([]adminapi.Entry, error) {
+	x.mu.Lock()
+	if x.kv == nil {
+		kv, err := index.Open(ctx, x.js, x.stream)
+		if err != nil {
+			x.mu.Unlock()
+			return nil, err
+		}
+		x.kv = kv
+	}
+	kv := x.kv
+	x.mu.Unlock()
+	entries, err := kv.Lookup(ctx, key)
+	out := make([]adminapi.Entry, len(entries))
+	for i, e := range entries {
+		out[i] = adminapi.Entry(e)
+	}
+	return out, err
 }
 
 // redriveOne sends one dead letter to the route whose consumer gave it up, as `avatarbus dlq

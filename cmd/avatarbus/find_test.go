@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/avatarbus/avatarbus/envelope"
 )
 
@@ -110,6 +112,29 @@ func TestFindShowsJobAcrossPlatformsWithAttempts(t *testing.T) {
 		}
 	}
 
+	// The admin API answers from the same index and attempts (the adapters in adminapi.go).
+	api := adminAPIHandler(cfg, js, zerolog.Nop())
+	var timeline struct {
+		Items []struct {
+			Seq uint64 `json:"seq"`
+		} `json:"items"`
+	}
+	getJSON(t, api, "/api/v1/timeline?correlation_id=job-42", &timeline)
+	if len(timeline.Items) != 3 || timeline.Items[0].Seq != 1 || timeline.Items[2].Seq != 3 {
+		t.Errorf("GET /api/v1/timeline?correlation_id=job-42 = %+v, want seqs 1, 2, 3", timeline.Items)
+	}
+	var one struct {
+		Seq      uint64 `json:"seq"`
+		Attempts []struct {
+			Attempt int `json:"attempt"`
+			Status  int `json:"status"`
+		} `json:"attempts"`
+	}
+	getJSON(t, api, "/api/v1/events/hg-1", &one)
+	if one.Seq != 2 || len(one.Attempts) != 2 || one.Attempts[0].Status != 503 || one.Attempts[1].Status != 200 {
+		t.Errorf("GET /api/v1/events/hg-1 = %+v, want seq 2 with attempts 503 then 200", one)
+	}
+
 	var out bytes.Buffer
 	err := runFind(ctx, &out, js, "AVATAR", "AVATAR_ATTEMPTS", "no-such-job", false)
 	var ee *exitError
@@ -128,4 +153,17 @@ func complete(es []foundEvent) bool {
 		}
 	}
 	return true
+}
+
+// getJSON asks h for path and decodes its 200 answer into v.
+func getJSON(t *testing.T, h http.Handler, path string, v any) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body.String())
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), v); err != nil {
+		t.Fatalf("GET %s: %v\n%s", path, err, rec.Body.String())
+	}
 }
