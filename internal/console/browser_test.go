@@ -155,5 +155,18 @@ func TestBrowser(t *testing.T) {
 		do(p, chromedp.Navigate(e.srv.URL+"/ui/"+p), chromedp.WaitVisible(chromedp.CSS(`main`)))
 		shot(p)
 	}
+	// On a phone the pages fit the width: wide tables and payloads scroll in their own boxes.
+	do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	for _, p := range []string{"/ui/", "/ui/events/evt_heygen_1", "/ui/dlq", "/ui/timeline?correlation_id=c-1"} {
+		do(p, chromedp.Navigate(e.srv.URL+p), chromedp.WaitVisible(chromedp.CSS(`main`)))
+		over, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > 390`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if over {
+			t.Errorf("%s is wider than a 390 px phone screen", p)
+		}
+	}
+	shot("phone-event")
 	t.Logf("screenshots in %s", shots)
 }
