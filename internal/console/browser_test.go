@@ -167,6 +167,6 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("%s is wider than a 390 px phone screen", p)
 		}
 	}
-	shot("phone-event")
+	shot("phone-timeline")
 	t.Logf("screenshots in %s", shots)
 }
