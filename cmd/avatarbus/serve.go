@@ -165,9 +165,11 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	if err := m.WatchConnections(srv.Connections); err != nil {
 		return err
 	}
+	api := adminAPIHandler(cfg, b.JS, log)
 	admin := ingest.NewAdmin(ingest.AdminConfig{
 		Gatherer: reg,
-		API:      adminAPIHandler(cfg, b.JS, log),
+		API:      api,
+		UI:       consoleHandler(cfg, api, log),
 		Ready: func(ctx context.Context) error {
 			if srv.Draining() {
 				return errors.New("shutting down")

@@ -37,6 +37,8 @@ type AdminConfig struct {
 	// API, when set, answers every path under /api/ (internal/adminapi); it does its own auth,
 	// while /metrics, /healthz and /readyz stay open.
 	API http.Handler
+	// UI, when set, answers every path under /ui/ (internal/console, the web console over API).
+	UI http.Handler
 	// Log receives readiness changes and /metrics errors.
 	Log zerolog.Logger
 }
@@ -77,6 +79,9 @@ func NewAdmin(cfg AdminConfig) *Admin {
 	}
 	if cfg.API != nil {
 		a.mux.Handle("/api/", cfg.API)
+	}
+	if cfg.UI != nil {
+		a.mux.Handle("/ui/", cfg.UI)
 	}
 	a.http = &http.Server{
 		Handler:           a.mux,

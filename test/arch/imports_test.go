@@ -36,6 +36,7 @@ var layers = []struct {
 	// 1: the services the binary wires.
 	{"internal/ingest", 1},
 	{"internal/adminapi", 1}, // the admin JSON API; cmd mounts it in ingest's admin server
+	{"internal/console", 1},  // the web console at /ui/, over internal/adminapi in-process
 	{"router", 1},
 	{"internal/replay", 1},
 	{"internal/broker", 1},

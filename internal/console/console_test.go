@@ -1,0 +1,376 @@
+package console_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/avatarbus/avatarbus/deliver"
+	"github.com/avatarbus/avatarbus/envelope"
+	"github.com/avatarbus/avatarbus/internal/adminapi"
+	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/console"
+	"github.com/avatarbus/avatarbus/internal/ingest"
+	"github.com/avatarbus/avatarbus/router"
+)
+
+const token = "s3cret-admin-token"
+
+var t0 = time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
+
+// receiver records the webhook-ids it was sent.
+type receiver struct {
+	*httptest.Server
+	mu  sync.Mutex
+	ids []string
+}
+
+func (rc *receiver) got() []string {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]string(nil), rc.ids...)
+}
+
+type env struct {
+	js   jetstream.JetStream
+	srv  *httptest.Server // the admin server with /api/ and /ui/
+	recv *receiver
+}
+
+// events are one job across three platforms (correlation c-1) and one unrelated event.
+var events = []struct{ id, platform, typ, resource, corr string }{
+	{"evt_heygen_1", "heygen", "avatar.video.completed", "vid-1", "c-1"},
+	{"evt_other", "did", "avatar.video.failed", "talk-9", ""},
+	{"evt_eleven_1", "elevenlabs", "avatar.audio.completed", "audio-1", "c-1"},
+	{"evt_tavus_1", "tavus", "avatar.video.completed", "tv-1", "c-1"},
+}
+
+// setup starts JetStream with the event, dead-letter and quarantine streams, stores events, and
+// serves the admin API and the console inside ingest's admin server.
+func setup(t *testing.T, tok string) *env {
+	t.Helper()
+	srv := brokertest.RunJetStream(t)
+	_, js := brokertest.Connect(t, srv.ClientURL())
+	ctx := context.Background()
+	for name, subj := range map[string]string{"AVATAR": "avatar.>", "AVATAR_DLQ": "dlq.>", "AVATAR_QUARANTINE": "quarantine.>"} {
+		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subj}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, e := range events {
+		publish(t, js, e.id, e.platform, e.typ, e.resource, e.corr, t0.Add(time.Duration(i)*time.Minute))
+	}
+	rc := &receiver{}
+	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc.mu.Lock()
+		rc.ids = append(rc.ids, r.Header.Get("webhook-id"))
+		rc.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rc.Close)
+	api := adminapi.New(adminapi.Config{
+		JS: js, Stream: "AVATAR", DeadLetterStream: "AVATAR_DLQ", QuarantineStream: "AVATAR_QUARANTINE",
+		Token:  tok,
+		Routes: map[string]deliver.Target{"crm": {URL: rc.URL}},
+		Attempts: adminapi.AttemptListerFunc(func(_ context.Context, id string) ([]adminapi.Attempt, error) {
+			return []adminapi.Attempt{{Route: "crm", EventID: id, Attempt: 1, At: t0, Status: 503, Error: "upstream busy"}}, nil
+		}),
+		Redrive: func(ctx context.Context, seq uint64) error {
+			s, err := js.Stream(ctx, "AVATAR_DLQ")
+			if err != nil {
+				return err
+			}
+			m, err := s.GetMsg(ctx, seq)
+			if err != nil {
+				return fmt.Errorf("%w: %w", adminapi.ErrNotFound, err)
+			}
+			_, _, err = router.Redrive{Stream: "AVATAR_DLQ", Prefix: "avatar", Consumer: m.Header.Get(router.HeaderDeadLetterConsumer),
+				Target: deliver.Target{URL: rc.URL}, Only: []uint64{seq}}.Run(ctx, js)
+			return err
+		},
+		Log: zerolog.Nop(),
+	})
+	ui := console.New(console.Config{API: api, Log: zerolog.Nop(),
+		Sources: []console.Source{{Name: "heygen-main", Platform: "heygen"}},
+		Routes:  []console.Route{{Name: "crm", Filter: "avatar.video.completed.*"}}})
+	admin := ingest.NewAdmin(ingest.AdminConfig{API: api, UI: ui, Log: zerolog.Nop()})
+	hs := httptest.NewServer(admin.Handler())
+	t.Cleanup(hs.Close)
+	return &env{js: js, srv: hs, recv: rc}
+}
+
+func publish(t *testing.T, js jetstream.JetStream, id, platform, typ, resource, corr string, at time.Time) {
+	t.Helper()
+	ev := &envelope.Event{SpecVersion: "1.0", ID: id, Source: envelope.SourceFor(platform), Type: typ,
+		Time: at, DataContentType: envelope.DataContentType, Platform: platform, CorrelationID: corr,
+		ReceivedAt: at, Data: envelope.Data{ResourceID: resource, Raw: json.RawMessage(`{"video_id":"` + resource + `","status":"done"}`)}}
+	b, err := envelope.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj := "avatar." + strings.TrimPrefix(typ, "avatar.") + "." + platform
+	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: subj, Data: b,
+		Header: nats.Header{jetstream.MsgIDHeader: {id}}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deadLetter copies event seq of AVATAR into AVATAR_DLQ as route crm's consumer gave it up.
+func (e *env) deadLetter(t *testing.T, seq uint64) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := e.js.Stream(ctx, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.GetMsg(ctx, seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := nats.Header{}
+	h.Set(router.HeaderDeadLetterReason, "endpoint answered 500")
+	h.Set(router.HeaderDeadLetterConsumer, "route-crm")
+	h.Set(router.HeaderDeadLetterSubject, m.Subject)
+	h.Set(router.HeaderDeadLetterSequence, fmt.Sprint(seq))
+	h.Set(router.HeaderDeadLetterDeliveries, "10")
+	if _, err := e.js.PublishMsg(ctx, &nats.Msg{Subject: "dlq." + m.Subject, Data: m.Data, Header: h}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// browser is a cookie-keeping client that does not follow redirects, so tests see them.
+type browser struct {
+	t   *testing.T
+	c   *http.Client
+	url string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, url: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+func (b *browser) get(path string) (int, string, http.Header) {
+	b.t.Helper()
+	resp, err := b.c.Get(b.url + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+func (b *browser) post(path string, form url.Values) (int, string, http.Header) {
+	b.t.Helper()
+	resp, err := b.c.PostForm(b.url+path, form)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+func (b *browser) login() {
+	b.t.Helper()
+	code, body, h := b.post("/ui/login", url.Values{"token": {token}})
+	if code != http.StatusSeeOther || h.Get("Location") != "/ui/" {
+		b.t.Fatalf("login: %d %s %v", code, body, h)
+	}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+func csrfOf(t *testing.T, body string) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no csrf field in page:\n%s", body)
+	}
+	return m[1]
+}
+
+func TestPagesRender(t *testing.T) {
+	e := setup(t, token)
+	e.deadLetter(t, 2)
+	h := nats.Header{"Avatarbus-Refusal": {"bad signature"}}
+	if _, err := e.js.PublishMsg(context.Background(), &nats.Msg{Subject: "quarantine.avatar.heygen", Data: []byte("not json"), Header: h}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, e.srv.URL)
+	b.login()
+	tests := []struct {
+		path string
+		want []string
+	}{
+		{"/ui/", []string{`name="viewport"`, "evt_heygen_1", "evt_tavus_1", "avatar.audio.completed", `href="/ui/timeline?correlation_id=c-1"`}},
+		{"/ui/?platform=tavus", []string{"evt_tavus_1", `<option selected>tavus</option>`}},
+		{"/ui/?since=2026-12-07T05:02:00Z", []string{"evt_eleven_1", "evt_tavus_1"}},
+		{"/ui/events/evt_heygen_1", []string{"Event evt_heygen_1", "Replay to route", `<option>crm</option>`,
+			"upstream busy", "503", `&#34;video_id&#34;: &#34;vid-1&#34;`, `&#34;specversion&#34;: &#34;1.0&#34;`}},
+		{"/ui/timeline?correlation_id=c-1", []string{"evt_heygen_1", "evt_eleven_1", "evt_tavus_1"}},
+		{"/ui/dlq", []string{"endpoint answered 500", "route-crm", "Redrive", "evt_other"}},
+		{"/ui/quarantine", []string{"bad signature", "not json"}},
+		{"/ui/routes", []string{"heygen-main", "crm", "avatar.video.completed.*"}},
+		{"/ui/tail", []string{`src="/ui/static/tail.js"`}},
+		{"/ui/static/style.css", []string{"max-width"}},
+		{"/ui/static/tail.js", []string{"EventSource", "/api/v1/stream"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			code, body, _ := b.get(tt.path)
+			if code != http.StatusOK {
+				t.Fatalf("%d %s", code, body)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("page lacks %q:\n%s", w, body)
+				}
+			}
+		})
+	}
+	// Filters exclude: heygen's event is not in tavus' list nor before since.
+	for _, p := range []string{"/ui/?platform=tavus", "/ui/?since=2026-12-07T05:02:00Z"} {
+		if _, body, _ := b.get(p); strings.Contains(body, "evt_heygen_1") {
+			t.Errorf("%s shows evt_heygen_1", p)
+		}
+	}
+	// The timeline is oldest first.
+	_, body, _ := b.get("/ui/timeline?correlation_id=c-1")
+	if i, j, k := strings.Index(body, "evt_heygen_1"), strings.Index(body, "evt_eleven_1"), strings.Index(body, "evt_tavus_1"); !(i < j && j < k) {
+		t.Errorf("timeline order: heygen %d, elevenlabs %d, tavus %d", i, j, k)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	e := setup(t, token)
+	b := newBrowser(t, e.srv.URL)
+	for _, p := range []string{"/ui/", "/ui/events/evt_heygen_1", "/ui/dlq", "/ui/routes", "/ui/tail"} {
+		if code, _, h := b.get(p); code != http.StatusSeeOther || h.Get("Location") != "/ui/login" {
+			t.Errorf("%s without login: %d to %q, want 303 to /ui/login", p, code, h.Get("Location"))
+		}
+	}
+	if code, body, _ := b.post("/ui/login", url.Values{"token": {"wrong"}}); code != http.StatusUnauthorized || !strings.Contains(body, "Wrong token") {
+		t.Errorf("wrong token: %d", code)
+	}
+	b.login()
+	if code, _, _ := b.get("/ui/"); code != http.StatusOK {
+		t.Errorf("after login: %d", code)
+	}
+	// The session cookie reaches the API too (the live tail's EventSource).
+	if code, _, _ := b.get("/api/v1/events?limit=1"); code != http.StatusOK {
+		t.Errorf("api with the console's session: %d", code)
+	}
+}
+
+func TestSearch(t *testing.T) {
+	e := setup(t, token)
+	b := newBrowser(t, e.srv.URL)
+	b.login()
+	tests := []struct{ q, location string }{
+		{"evt_tavus_1", "/ui/events/evt_tavus_1"},
+		{"audio-1", "/ui/timeline?resource_id=audio-1"},
+		{"c-1", "/ui/timeline?correlation_id=c-1"},
+	}
+	for _, tt := range tests {
+		code, _, h := b.get("/ui/?q=" + url.QueryEscape(tt.q))
+		if code != http.StatusSeeOther || h.Get("Location") != tt.location {
+			t.Errorf("search %q: %d to %q, want %q", tt.q, code, h.Get("Location"), tt.location)
+		}
+	}
+	if code, body, _ := b.get("/ui/?q=nope"); code != http.StatusOK || !strings.Contains(body, "Nothing found for nope") {
+		t.Errorf("search nope: %d", code)
+	}
+}
+
+func TestRedriveFromPage(t *testing.T) {
+	e := setup(t, token)
+	e.deadLetter(t, 2)
+	b := newBrowser(t, e.srv.URL)
+	b.login()
+	_, page, _ := b.get("/ui/dlq")
+	action := regexp.MustCompile(`action="(/ui/dlq/\d+/redrive)"`).FindStringSubmatch(page)
+	if action == nil {
+		t.Fatalf("no redrive form:\n%s", page)
+	}
+	if code, _, _ := b.post(action[1], url.Values{}); code != http.StatusForbidden {
+		t.Errorf("redrive without csrf: %d, want 403", code)
+	}
+	if code, _, _ := b.post(action[1], url.Values{"csrf": {"0000"}}); code != http.StatusForbidden {
+		t.Errorf("redrive with a wrong csrf: %d, want 403", code)
+	}
+	if got := e.recv.got(); len(got) != 0 {
+		t.Fatalf("refused redrives delivered %v", got)
+	}
+	code, body, h := b.post(action[1], url.Values{"csrf": {csrfOf(t, page)}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("redrive: %d %s", code, body)
+	}
+	if got := e.recv.got(); len(got) != 1 || got[0] != "evt_other" {
+		t.Errorf("receiver got %v, want [evt_other]", got)
+	}
+	_, after, _ := b.get(h.Get("Location"))
+	if !strings.Contains(after, "redriven") || !strings.Contains(after, "No dead letters") {
+		t.Errorf("dlq page after redrive:\n%s", after)
+	}
+}
+
+func TestReplayNeedsConfirmation(t *testing.T) {
+	e := setup(t, token)
+	b := newBrowser(t, e.srv.URL)
+	b.login()
+	_, page, _ := b.get("/ui/events/evt_heygen_1")
+	csrf := csrfOf(t, page)
+	code, confirm, _ := b.post("/ui/events/evt_heygen_1/replay", url.Values{"csrf": {csrf}, "route": {"crm"}})
+	if code != http.StatusOK || !strings.Contains(confirm, "Dry run") || !strings.Contains(confirm, `name="confirm" value="yes"`) {
+		t.Fatalf("first step: %d\n%s", code, confirm)
+	}
+	if got := e.recv.got(); len(got) != 0 {
+		t.Fatalf("the first step sent %v", got)
+	}
+	code, done, _ := b.post("/ui/events/evt_heygen_1/replay", url.Values{"csrf": {csrf}, "route": {"crm"}, "confirm": {"yes"}})
+	if code != http.StatusOK || !strings.Contains(done, "Replayed: 1 sent") {
+		t.Fatalf("confirmed: %d\n%s", code, done)
+	}
+	if got := e.recv.got(); len(got) != 1 || got[0] != "evt_heygen_1" {
+		t.Errorf("receiver got %v", got)
+	}
+}
+
+// Without admin_token on loopback the API is open; the console still wants its CSRF token.
+func TestOpenModeKeepsCSRF(t *testing.T) {
+	e := setup(t, "")
+	e.deadLetter(t, 2)
+	b := newBrowser(t, e.srv.URL)
+	code, page, _ := b.get("/ui/dlq")
+	if code != http.StatusOK {
+		t.Fatalf("%d", code)
+	}
+	action := regexp.MustCompile(`action="(/ui/dlq/\d+/redrive)"`).FindStringSubmatch(page)[1]
+	if code, _, _ := b.post(action, url.Values{}); code != http.StatusForbidden {
+		t.Errorf("no csrf: %d", code)
+	}
+	if code, _, _ := b.post(action, url.Values{"csrf": {csrfOf(t, page)}}); code != http.StatusSeeOther {
+		t.Errorf("with csrf: %d", code)
+	}
+	if got := e.recv.got(); len(got) != 1 {
+		t.Errorf("receiver got %v", got)
+	}
+}

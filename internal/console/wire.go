@@ -1,0 +1,55 @@
+package console
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The admin API's wire contract (docs/console.md), as the console reads it. The console speaks to
+// the API only through its http.Handler and JSON, so it does not import internal/adminapi (same
+// layer: test/arch).
+const (
+	apiCookie     = "avatarbus_session" // adminapi.CookieName
+	apiCSRFHeader = "X-CSRF-Token"      // adminapi.CSRFHeader
+)
+
+// Event is one stored event as the API answers it.
+type Event struct {
+	Seq      uint64              `json:"seq"`
+	Subject  string              `json:"subject"`
+	Time     time.Time           `json:"stored_at"`
+	Envelope json.RawMessage     `json:"envelope,omitempty"`
+	Headers  map[string][]string `json:"headers,omitempty"`
+	Attempts []Attempt           `json:"attempts,omitempty"`
+}
+
+// Attempt is one route delivery attempt.
+type Attempt struct {
+	Route   string    `json:"route"`
+	EventID string    `json:"event_id"`
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+	Status  int       `json:"status"`
+	Error   string    `json:"error"`
+}
+
+// Page is a list answer.
+type Page struct {
+	Items      []Event `json:"items"`
+	NextCursor uint64  `json:"next_cursor,omitempty"`
+}
+
+// replayRequest is POST /api/v1/replay's body.
+type replayRequest struct {
+	IDs    []string `json:"ids"`
+	Route  string   `json:"route"`
+	DryRun bool     `json:"dry_run"`
+}
+
+// replayResult is its answer.
+type replayResult struct {
+	DryRun bool     `json:"dry_run"`
+	Target string   `json:"target"`
+	Events []string `json:"events"`
+	Sent   int      `json:"sent"`
+}
