@@ -593,12 +593,9 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, fmt.Errorf("adminapi: stream: %w", err))
 		return
 	}
-	// The admin server's write timeout would cut a long stream: lift it for this response.
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	_, _ = fmt.Fprint(w, ": connected\n\n")
-	fl.Flush()
+	// Consume before the client hears "connected": an ordered consumer is created on the server
+	// when it starts consuming, and DeliverNew counts from then, so an event published right after
+	// the client saw the stream open would otherwise be missed.
 	msgs := make(chan jetstream.Msg, 16)
 	cc, err := cons.Consume(func(m jetstream.Msg) {
 		select {
@@ -607,9 +604,16 @@ func (a *API) stream(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	if err != nil {
+		writeError(w, http.StatusInternalServerError, fmt.Errorf("adminapi: stream: %w", err))
 		return
 	}
 	defer cc.Stop()
+	// The admin server's write timeout would cut a long stream: lift it for this response.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	_, _ = fmt.Fprint(w, ": connected\n\n")
+	fl.Flush()
 	keep := time.NewTicker(15 * time.Second)
 	defer keep.Stop()
 	for {
