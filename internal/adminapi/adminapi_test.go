@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/avatarbus/avatarbus/deliver"
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/adminapi"
+	"github.com/avatarbus/avatarbus/internal/adminapi/adminapitest"
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
 	"github.com/avatarbus/avatarbus/internal/ingest"
 	"github.com/avatarbus/avatarbus/router"
@@ -32,35 +32,10 @@ const token = "s3cret-admin-token"
 
 var t0 = time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
 
-// receiver is an httptest endpoint that records the webhook-ids it was sent.
-type receiver struct {
-	*httptest.Server
-	mu  sync.Mutex
-	ids []string
-}
-
-func newReceiver(t *testing.T) *receiver {
-	rc := &receiver{}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc.mu.Lock()
-		rc.ids = append(rc.ids, r.Header.Get("webhook-id"))
-		rc.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(rc.Close)
-	return rc
-}
-
-func (rc *receiver) got() []string {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]string(nil), rc.ids...)
-}
-
 type env struct {
 	js    jetstream.JetStream
 	srv   *httptest.Server // the admin server with the API mounted
-	recv  *receiver
+	recv  *adminapitest.Receiver
 	token string
 	idx   *scanIndex // nil unless indexed
 }
@@ -107,25 +82,19 @@ func (x *scanIndex) Lookup(ctx context.Context, key string) ([]adminapi.Entry, e
 
 func setupWith(t *testing.T, tok string, indexed bool) *env {
 	t.Helper()
-	srv := brokertest.RunJetStream(t)
-	_, js := brokertest.Connect(t, srv.ClientURL())
-	ctx := context.Background()
-	for name, subj := range map[string]string{"AVATAR": "avatar.>", "AVATAR_DLQ": "dlq.>", "AVATAR_QUARANTINE": "quarantine.>"} {
-		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subj}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	events := []struct{ id, platform, typ, resource, corr string }{
-		{"e1", "heygen", "avatar.video.completed", "vid-1", "c-1"},
-		{"e2", "did", "avatar.video.completed", "talk-1", ""},
-		{"e3", "heygen", "avatar.video.failed", "vid-2", "c-1"},
-		{"e4", "tavus", "avatar.video.completed", "vid-3", ""},
-		{"e5", "heygen", "avatar.video.completed", "vid-1", "c-1"},
+	_, js := brokertest.Connect(t, brokertest.RunJetStream(t).ClientURL())
+	adminapitest.Streams(t, js)
+	events := []adminapitest.Event{
+		{ID: "e1", Platform: "heygen", Type: "avatar.video.completed", Resource: "vid-1", Correlation: "c-1"},
+		{ID: "e2", Platform: "did", Type: "avatar.video.completed", Resource: "talk-1"},
+		{ID: "e3", Platform: "heygen", Type: "avatar.video.failed", Resource: "vid-2", Correlation: "c-1"},
+		{ID: "e4", Platform: "tavus", Type: "avatar.video.completed", Resource: "vid-3"},
+		{ID: "e5", Platform: "heygen", Type: "avatar.video.completed", Resource: "vid-1", Correlation: "c-1"},
 	}
 	for i, e := range events {
-		publish(t, js, e.id, e.platform, e.typ, e.resource, e.corr, t0.Add(time.Duration(i)*time.Minute))
+		adminapitest.Publish(t, js, e, t0.Add(time.Duration(i)*time.Minute))
 	}
-	rc := newReceiver(t)
+	rc := adminapitest.NewReceiver(t)
 	var idx adminapi.EventIndex
 	var attempts adminapi.AttemptLister
 	var x *scanIndex
@@ -139,44 +108,15 @@ func setupWith(t *testing.T, tok string, indexed bool) *env {
 	api := adminapi.New(adminapi.Config{
 		Index: idx, Attempts: attempts,
 		JS: js, Stream: "AVATAR", DeadLetterStream: "AVATAR_DLQ", QuarantineStream: "AVATAR_QUARANTINE",
-		Token:  tok,
-		Routes: map[string]deliver.Target{"crm": {URL: rc.URL}},
-		Redrive: func(ctx context.Context, seq uint64) error {
-			s, err := js.Stream(ctx, "AVATAR_DLQ")
-			if err != nil {
-				return err
-			}
-			m, err := s.GetMsg(ctx, seq)
-			if err != nil {
-				return err
-			}
-			consumer := m.Header.Get(router.HeaderDeadLetterConsumer)
-			_, _, err = router.Redrive{Stream: "AVATAR_DLQ", Prefix: "avatar", Consumer: consumer,
-				Target: deliver.Target{URL: rc.URL}, Only: []uint64{seq}}.Run(ctx, js)
-			return err
-		},
-		Log: zerolog.Nop(),
+		Token:   tok,
+		Routes:  map[string]deliver.Target{"crm": {URL: rc.URL}},
+		Redrive: adminapitest.Redriver(js, rc.URL),
+		Log:     zerolog.Nop(),
 	})
 	admin := ingest.NewAdmin(ingest.AdminConfig{API: api, Log: zerolog.Nop()})
 	hs := httptest.NewServer(admin.Handler())
 	t.Cleanup(hs.Close)
 	return &env{js: js, srv: hs, recv: rc, token: tok, idx: x}
-}
-
-func publish(t *testing.T, js jetstream.JetStream, id, platform, typ, resource, corr string, at time.Time) {
-	t.Helper()
-	ev := &envelope.Event{SpecVersion: "1.0", ID: id, Source: envelope.SourceFor(platform), Type: typ,
-		Time: at, DataContentType: envelope.DataContentType, Platform: platform, CorrelationID: corr,
-		ReceivedAt: at, Data: envelope.Data{ResourceID: resource, Raw: json.RawMessage(`{"k":1}`)}}
-	b, err := envelope.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	subj := "avatar." + strings.TrimPrefix(typ, "avatar.") + "." + platform
-	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: subj, Data: b,
-		Header: nats.Header{jetstream.MsgIDHeader: {id}}}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func (e *env) do(t *testing.T, method, path, body string, hdr map[string]string) (int, []byte) {
@@ -342,7 +282,7 @@ func TestDLQListAndRedrive(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("redrive: %d %s", code, b)
 	}
-	if got := e.recv.got(); len(got) != 1 || got[0] != "e2" {
+	if got := e.recv.Got(); len(got) != 1 || got[0] != "e2" {
 		t.Errorf("receiver got %v, want [e2]", got)
 	}
 	if p := e.page(t, "/api/v1/dlq"); len(p.Items) != 0 {
@@ -379,7 +319,7 @@ func TestQuarantineList(t *testing.T) {
 
 func TestReplay(t *testing.T) {
 	e := setup(t, token)
-	other := newReceiver(t)
+	other := adminapitest.NewReceiver(t)
 	tests := []struct {
 		name, body string
 		code       int
@@ -399,10 +339,10 @@ func TestReplay(t *testing.T) {
 		if code != tt.code {
 			t.Errorf("%s: %d %s, want %d", tt.name, code, b, tt.code)
 		}
-		if got := e.recv.got(); fmt.Sprint(got) != fmt.Sprint(tt.crm) && !(len(got) == 0 && len(tt.crm) == 0) {
+		if got := e.recv.Got(); fmt.Sprint(got) != fmt.Sprint(tt.crm) && !(len(got) == 0 && len(tt.crm) == 0) {
 			t.Errorf("%s: route got %v, want %v", tt.name, got, tt.crm)
 		}
-		if got := other.got(); fmt.Sprint(got) != fmt.Sprint(tt.url) && !(len(got) == 0 && len(tt.url) == 0) {
+		if got := other.Got(); fmt.Sprint(got) != fmt.Sprint(tt.url) && !(len(got) == 0 && len(tt.url) == 0) {
 			t.Errorf("%s: url got %v, want %v", tt.name, got, tt.url)
 		}
 	}
@@ -426,8 +366,8 @@ func TestStreamSSE(t *testing.T) {
 	if l, _ := rd.ReadString('\n'); l != ": connected\n" {
 		t.Fatalf("first line %q", l)
 	}
-	publish(t, e.js, "e6", "heygen", "avatar.video.completed", "vid-9", "", t0) // filtered out
-	publish(t, e.js, "e7", "did", "avatar.video.completed", "talk-9", "", t0)
+	adminapitest.Publish(t, e.js, adminapitest.Event{ID: "e6", Platform: "heygen", Type: "avatar.video.completed", Resource: "vid-9"}, t0) // filtered out
+	adminapitest.Publish(t, e.js, adminapitest.Event{ID: "e7", Platform: "did", Type: "avatar.video.completed", Resource: "talk-9"}, t0)
 	var data string
 	for data == "" {
 		l, err := rd.ReadString('\n')
@@ -513,7 +453,7 @@ func TestAuth(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", tt.name, code, b, tt.want)
 		}
 	}
-	if got := e.recv.got(); len(got) != 0 {
+	if got := e.recv.Got(); len(got) != 0 {
 		t.Errorf("dry runs sent %v", got)
 	}
 }

@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"fmt"
+	"github.com/avatarbus/avatarbus/internal/adminapi/adminapitest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,7 +97,7 @@ func TestBrowser(t *testing.T) {
 	shot("events")
 
 	// An event that arrives now is found by the search box.
-	publish(t, e.js, "evt_triggered", "synthesia", "avatar.video.completed", "syn-7", "c-9", time.Now().UTC())
+	adminapitest.Publish(t, e.js, adminapitest.Event{ID: "evt_triggered", Platform: "synthesia", Type: "avatar.video.completed", Resource: "syn-7", Correlation: "c-9", Raw: `{"video_id":"syn-7","status":"done"}`}, time.Now().UTC())
 	do("search",
 		chromedp.SetValue(chromedp.CSS(`nav input[name="q"]`), "evt_triggered"),
 		chromedp.Submit(chromedp.CSS(`nav input[name="q"]`)),
@@ -127,7 +128,7 @@ func TestBrowser(t *testing.T) {
 	// event published at that instant may precede it: publish until one shows.
 	var tail string
 	for n := 1; n <= 50 && !strings.Contains(tail, "evt_live_"); n++ {
-		publish(t, e.js, fmt.Sprintf("evt_live_%d", n), "heygen", "avatar.video.completed", "vid-live", "", time.Now().UTC())
+		adminapitest.Publish(t, e.js, adminapitest.Event{ID: fmt.Sprintf("evt_live_%d", n), Platform: "heygen", Type: "avatar.video.completed", Resource: "vid-live", Raw: `{"video_id":"vid-live","status":"done"}`}, time.Now().UTC())
 		time.Sleep(200 * time.Millisecond)
 		tail = text("#tail")
 	}
@@ -148,7 +149,7 @@ func TestBrowser(t *testing.T) {
 	if note := text("p.note"); !strings.Contains(note, "redriven") {
 		t.Errorf("dlq note %q", note)
 	}
-	if got := e.recv.got(); len(got) != 1 || got[0] != "evt_other" {
+	if got := e.recv.Got(); len(got) != 1 || got[0] != "evt_other" {
 		t.Errorf("receiver got %v, want [evt_other]", got)
 	}
 	for _, p := range []string{"quarantine", "routes"} {

@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +18,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/avatarbus/avatarbus/deliver"
-	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/adminapi"
+	"github.com/avatarbus/avatarbus/internal/adminapi/adminapitest"
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
 	"github.com/avatarbus/avatarbus/internal/console"
 	"github.com/avatarbus/avatarbus/internal/ingest"
@@ -32,56 +30,31 @@ const token = "s3cret-admin-token"
 
 var t0 = time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
 
-// receiver records the webhook-ids it was sent.
-type receiver struct {
-	*httptest.Server
-	mu  sync.Mutex
-	ids []string
-}
-
-func (rc *receiver) got() []string {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]string(nil), rc.ids...)
-}
-
 type env struct {
 	js   jetstream.JetStream
 	srv  *httptest.Server // the admin server with /api/ and /ui/
-	recv *receiver
+	recv *adminapitest.Receiver
 }
 
 // events are one job across three platforms (correlation c-1) and one unrelated event.
-var events = []struct{ id, platform, typ, resource, corr string }{
-	{"evt_heygen_1", "heygen", "avatar.video.completed", "vid-1", "c-1"},
-	{"evt_other", "did", "avatar.video.failed", "talk-9", ""},
-	{"evt_eleven_1", "elevenlabs", "avatar.audio.completed", "audio-1", "c-1"},
-	{"evt_tavus_1", "tavus", "avatar.video.completed", "tv-1", "c-1"},
+var events = []adminapitest.Event{
+	{ID: "evt_heygen_1", Platform: "heygen", Type: "avatar.video.completed", Resource: "vid-1", Correlation: "c-1"},
+	{ID: "evt_other", Platform: "did", Type: "avatar.video.failed", Resource: "talk-9"},
+	{ID: "evt_eleven_1", Platform: "elevenlabs", Type: "avatar.audio.completed", Resource: "audio-1", Correlation: "c-1"},
+	{ID: "evt_tavus_1", Platform: "tavus", Type: "avatar.video.completed", Resource: "tv-1", Correlation: "c-1"},
 }
 
 // setup starts JetStream with the event, dead-letter and quarantine streams, stores events, and
 // serves the admin API and the console inside ingest's admin server.
 func setup(t *testing.T, tok string) *env {
 	t.Helper()
-	srv := brokertest.RunJetStream(t)
-	_, js := brokertest.Connect(t, srv.ClientURL())
-	ctx := context.Background()
-	for name, subj := range map[string]string{"AVATAR": "avatar.>", "AVATAR_DLQ": "dlq.>", "AVATAR_QUARANTINE": "quarantine.>"} {
-		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{subj}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	_, js := brokertest.Connect(t, brokertest.RunJetStream(t).ClientURL())
+	adminapitest.Streams(t, js)
 	for i, e := range events {
-		publish(t, js, e.id, e.platform, e.typ, e.resource, e.corr, t0.Add(time.Duration(i)*time.Minute))
+		e.Raw = `{"video_id":"` + e.Resource + `","status":"done"}`
+		adminapitest.Publish(t, js, e, t0.Add(time.Duration(i)*time.Minute))
 	}
-	rc := &receiver{}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rc.mu.Lock()
-		rc.ids = append(rc.ids, r.Header.Get("webhook-id"))
-		rc.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(rc.Close)
+	rc := adminapitest.NewReceiver(t)
 	api := adminapi.New(adminapi.Config{
 		JS: js, Stream: "AVATAR", DeadLetterStream: "AVATAR_DLQ", QuarantineStream: "AVATAR_QUARANTINE",
 		Token:  tok,
@@ -89,20 +62,8 @@ func setup(t *testing.T, tok string) *env {
 		Attempts: adminapi.AttemptListerFunc(func(_ context.Context, id string) ([]adminapi.Attempt, error) {
 			return []adminapi.Attempt{{Route: "crm", EventID: id, Attempt: 1, At: t0, Status: 503, Error: "upstream busy"}}, nil
 		}),
-		Redrive: func(ctx context.Context, seq uint64) error {
-			s, err := js.Stream(ctx, "AVATAR_DLQ")
-			if err != nil {
-				return err
-			}
-			m, err := s.GetMsg(ctx, seq)
-			if err != nil {
-				return fmt.Errorf("%w: %w", adminapi.ErrNotFound, err)
-			}
-			_, _, err = router.Redrive{Stream: "AVATAR_DLQ", Prefix: "avatar", Consumer: m.Header.Get(router.HeaderDeadLetterConsumer),
-				Target: deliver.Target{URL: rc.URL}, Only: []uint64{seq}}.Run(ctx, js)
-			return err
-		},
-		Log: zerolog.Nop(),
+		Redrive: adminapitest.Redriver(js, rc.URL),
+		Log:     zerolog.Nop(),
 	})
 	ui := console.New(console.Config{API: api, Log: zerolog.Nop(),
 		Sources: []console.Source{{Name: "heygen-main", Platform: "heygen"}},
@@ -111,22 +72,6 @@ func setup(t *testing.T, tok string) *env {
 	hs := httptest.NewServer(admin.Handler())
 	t.Cleanup(hs.Close)
 	return &env{js: js, srv: hs, recv: rc}
-}
-
-func publish(t *testing.T, js jetstream.JetStream, id, platform, typ, resource, corr string, at time.Time) {
-	t.Helper()
-	ev := &envelope.Event{SpecVersion: "1.0", ID: id, Source: envelope.SourceFor(platform), Type: typ,
-		Time: at, DataContentType: envelope.DataContentType, Platform: platform, CorrelationID: corr,
-		ReceivedAt: at, Data: envelope.Data{ResourceID: resource, Raw: json.RawMessage(`{"video_id":"` + resource + `","status":"done"}`)}}
-	b, err := envelope.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	subj := "avatar." + strings.TrimPrefix(typ, "avatar.") + "." + platform
-	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: subj, Data: b,
-		Header: nats.Header{jetstream.MsgIDHeader: {id}}}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // deadLetter copies event seq of AVATAR into AVATAR_DLQ as route crm's consumer gave it up.
@@ -316,14 +261,14 @@ func TestRedriveFromPage(t *testing.T) {
 	if code, _, _ := b.post(action[1], url.Values{"csrf": {"0000"}}); code != http.StatusForbidden {
 		t.Errorf("redrive with a wrong csrf: %d, want 403", code)
 	}
-	if got := e.recv.got(); len(got) != 0 {
+	if got := e.recv.Got(); len(got) != 0 {
 		t.Fatalf("refused redrives delivered %v", got)
 	}
 	code, body, h := b.post(action[1], url.Values{"csrf": {csrfOf(t, page)}})
 	if code != http.StatusSeeOther {
 		t.Fatalf("redrive: %d %s", code, body)
 	}
-	if got := e.recv.got(); len(got) != 1 || got[0] != "evt_other" {
+	if got := e.recv.Got(); len(got) != 1 || got[0] != "evt_other" {
 		t.Errorf("receiver got %v, want [evt_other]", got)
 	}
 	_, after, _ := b.get(h.Get("Location"))
@@ -342,14 +287,14 @@ func TestReplayNeedsConfirmation(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(confirm, "Dry run") || !strings.Contains(confirm, `name="confirm" value="yes"`) {
 		t.Fatalf("first step: %d\n%s", code, confirm)
 	}
-	if got := e.recv.got(); len(got) != 0 {
+	if got := e.recv.Got(); len(got) != 0 {
 		t.Fatalf("the first step sent %v", got)
 	}
 	code, done, _ := b.post("/ui/events/evt_heygen_1/replay", url.Values{"csrf": {csrf}, "route": {"crm"}, "confirm": {"yes"}})
 	if code != http.StatusOK || !strings.Contains(done, "Replayed: 1 sent") {
 		t.Fatalf("confirmed: %d\n%s", code, done)
 	}
-	if got := e.recv.got(); len(got) != 1 || got[0] != "evt_heygen_1" {
+	if got := e.recv.Got(); len(got) != 1 || got[0] != "evt_heygen_1" {
 		t.Errorf("receiver got %v", got)
 	}
 }
@@ -370,7 +315,7 @@ func TestOpenModeKeepsCSRF(t *testing.T) {
 	if code, _, _ := b.post(action, url.Values{"csrf": {csrfOf(t, page)}}); code != http.StatusSeeOther {
 		t.Errorf("with csrf: %d", code)
 	}
-	if got := e.recv.got(); len(got) != 1 {
+	if got := e.recv.Got(); len(got) != 1 {
 		t.Errorf("receiver got %v", got)
 	}
 }

@@ -31,6 +31,7 @@ var layers = []struct {
 	{"internal/platformapi/platformapitest", 0},
 	{"internal/waitfor", 0},
 	{"internal/testbin", 0},
+	{"internal/adminapi/adminapitest", 0},
 	{"test/...", 0},
 	{"examples/...", 0},
 	// 1: the services the binary wires.
