@@ -20,7 +20,8 @@ import (
 )
 
 // adminAPIHandler builds the JSON admin API that the admin server mounts under /api/, or nil when
-// cfg keeps it off (a non-loopback admin_listen without admin_token: see docs/console.md).
+// cfg keeps it off (a non-loopback admin_listen without admin_token, which config validation
+// refuses; a config built in code may still have it: see docs/console.md).
 func adminAPIHandler(cfg *config.Config, js jetstream.JetStream, log zerolog.Logger) http.Handler {
 	if !cfg.AdminAPIEnabled() {
 		return nil

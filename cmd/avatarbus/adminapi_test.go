@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -88,5 +92,30 @@ func TestAdminAPIRedriveOne(t *testing.T) {
 	}
 	if err := redrive(ctx, gone); !errors.Is(err, adminapi.ErrBadRequest) {
 		t.Errorf("dead letter of an unconfigured route: %v, want ErrBadRequest", err)
+	}
+}
+
+// TestServeRefusesAnOpenAdminAPI: DESIGN §12 — serve does not start with admin_listen beyond
+// loopback and no admin_token (it would open /api/v1 and /ui to the network); with a token from
+// the environment the same file is accepted.
+func TestServeRefusesAnOpenAdminAPI(t *testing.T) {
+	dir := t.TempDir()
+	listen := freeAddr(t)
+	yaml := strings.Replace(acmeConfig(listen, freeAddr(t), filepath.Join(dir, "js")),
+		`admin_listen: "127.0.0.1:0"`, `admin_listen: "0.0.0.0:0"`, 1)
+	cfgPath := writeFile(t, dir, "avatarbus.yaml", yaml)
+
+	res := runCLI(t, "", "serve", "--config", cfgPath)
+	if res.code() != 2 || !strings.Contains(res.err.Error(), `admin_listen: "0.0.0.0:0" is reachable beyond this host and admin_token is empty`) {
+		t.Fatalf("serve: exit %d, err %v; want 2 and the admin_listen problem", res.code(), res.err)
+	}
+	if _, err := net.DialTimeout("tcp", listen, 200*time.Millisecond); err == nil {
+		t.Errorf("the ingest port %s is open: serve started", listen)
+	}
+
+	withToken := yaml + "admin_token: \"${TEST_ADMIN_TOKEN}\"\n"
+	t.Setenv("TEST_ADMIN_TOKEN", "a-long-enough-admin-token-0123456789")
+	if _, _, err := config.Load(config.LoadOptions{Path: writeFile(t, dir, "with-token.yaml", withToken)}); err != nil {
+		t.Errorf("with admin_token from the environment: %v", err)
 	}
 }

@@ -103,7 +103,7 @@ func TestHealthcheckAgainstServe(t *testing.T) {
 	admin := freeAddr(t)
 	_, adminPort, _ := net.SplitHostPort(admin)
 	yaml := strings.Replace(acmeConfig(freeAddr(t), freeAddr(t), filepath.Join(dir, "js")),
-		`admin_listen: "127.0.0.1:0"`, fmt.Sprintf("admin_listen: %q", "0.0.0.0:"+adminPort), 1)
+		`admin_listen: "127.0.0.1:0"`, fmt.Sprintf("admin_listen: %q\nadmin_token: %q", "0.0.0.0:"+adminPort, "healthcheck-test-admin-token"), 1)
 	cfgPath := writeFile(t, dir, "avatarbus.yaml", yaml)
 	r := startServe(t, mustLoadConfig(t, yaml))
 

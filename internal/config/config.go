@@ -10,8 +10,8 @@ type Config struct {
 	// default "127.0.0.1:9090".
 	AdminListen string `yaml:"admin_listen"`
 	// AdminToken guards the JSON admin API (/api/v1 on admin_listen): a Bearer token or the
-	// session a login with it issues. A secret reference. Empty leaves the API open on a loopback
-	// admin_listen and turns it off on any other (AdminAPIEnabled).
+	// session a login with it issues. A secret reference. Required when admin_listen is not a
+	// loopback address; empty leaves the API and console open to local users on a loopback one.
 	AdminToken string `yaml:"admin_token"`
 	// NATS configures the connection to NATS, or the embedded server.
 	NATS NATS `yaml:"nats"`

@@ -121,6 +121,7 @@ func (c *Config) problems() []error {
 	var k checker
 	k.hostPort("listen", c.Listen)
 	k.hostPort("admin_listen", c.AdminListen)
+	c.checkAdminToken(&k)
 	c.checkNATS(&k)
 	c.checkStream(&k)
 	c.checkSources(&k)
@@ -131,6 +132,19 @@ func (c *Config) problems() []error {
 	c.checkHTTP(&k)
 	c.checkTracing(&k)
 	return k.errs
+}
+
+// checkAdminToken refuses an admin API open to other hosts (DESIGN §12): on a non-loopback
+// admin_listen the API and console could redrive, replay and read every payload, so a token is
+// required there. On loopback an empty token leaves them open to local users only.
+func (c *Config) checkAdminToken(k *checker) {
+	if c.AdminToken != "" || c.AdminListen == "" || loopback(c.AdminListen) {
+		return
+	}
+	if _, _, err := net.SplitHostPort(c.AdminListen); err != nil {
+		return // hostPort reported it
+	}
+	k.add("admin_listen", "%q is reachable beyond this host and admin_token is empty: the admin API and console (/api/v1, /ui) would be open to anyone who reaches it; set admin_token to a secret reference (\"${ADMIN_TOKEN}\" or \"@/path/to/file\") or listen on 127.0.0.1", c.AdminListen)
 }
 
 // checkTracing checks the tracing section, also when tracing is off, so that turning it on later

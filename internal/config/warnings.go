@@ -57,11 +57,7 @@ func hardeningWarnings(c *Config, fromFile map[string]string) []string {
 		}
 	}
 	if !loopback(c.AdminListen) {
-		msg := fmt.Sprintf("admin_listen %q is reachable beyond this host; metrics and health need no credentials, keep it on 127.0.0.1 or behind a firewall", c.AdminListen)
-		if c.AdminToken == "" {
-			msg += "; the /api/v1 admin API stays off there until admin_token is set"
-		}
-		w = append(w, msg)
+		w = append(w, fmt.Sprintf("admin_listen %q is reachable beyond this host; metrics and health need no credentials (the admin API and console need admin_token), keep it on 127.0.0.1 or behind a firewall", c.AdminListen))
 	}
 	if c.NATS.URL == "" && !loopback(c.NATS.Embedded.Listen) {
 		w = append(w, fmt.Sprintf("nats.embedded.listen %q is reachable beyond this host; every client that reaches it can read the stream", c.NATS.Embedded.Listen))
@@ -106,6 +102,7 @@ func loopback(addr string) bool {
 }
 
 // AdminAPIEnabled reports whether serve mounts the JSON admin API: always with an admin_token, and
-// without one only on a loopback admin_listen, so that an open API is never reachable from
+// without one only on a loopback admin_listen. Validation refuses the other case; this guards
+// configurations built in code that skip it, so that an open API is never reachable from
 // another host.
 func (c *Config) AdminAPIEnabled() bool { return c.AdminToken != "" || loopback(c.AdminListen) }

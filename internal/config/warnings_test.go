@@ -64,8 +64,8 @@ func TestHardeningWarnings(t *testing.T) {
 		},
 		{
 			name: "admin and embedded NATS on every interface",
-			yaml: source(`["${ACME}"]`) + "admin_listen: \":9090\"\nnats: {embedded: {listen: \"0.0.0.0:4222\"}}\n",
-			env:  []string{"ACME=" + long},
+			yaml: source(`["${ACME}"]`) + "admin_listen: \":9090\"\nadmin_token: \"${TOK}\"\nnats: {embedded: {listen: \"0.0.0.0:4222\"}}\n",
+			env:  []string{"ACME=" + long, "TOK=" + long},
 			want: []string{`admin_listen ":9090" is reachable beyond this host`, `nats.embedded.listen "0.0.0.0:4222" is reachable beyond this host`},
 		},
 		{
@@ -76,8 +76,8 @@ func TestHardeningWarnings(t *testing.T) {
 		},
 		{
 			name: "admin on a public address",
-			yaml: source(`["${ACME}"]`) + "admin_listen: \"192.0.2.10:9090\"\n",
-			env:  []string{"ACME=" + long},
+			yaml: source(`["${ACME}"]`) + "admin_listen: \"192.0.2.10:9090\"\nadmin_token: \"${TOK}\"\n",
+			env:  []string{"ACME=" + long, "TOK=" + long},
 			want: []string{`admin_listen "192.0.2.10:9090" is reachable beyond this host`},
 		},
 	}

@@ -44,6 +44,7 @@ const (
 // the replicas. Values are dummies.
 var secretEnv = map[string]string{
 	"HEYGEN_WEBHOOK_SECRET": "test-heygen-secret",
+	"ADMIN_TOKEN":           "test-admin-token-0123456789",
 	"ACME_WEBHOOK_SECRET":   "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 }
 
@@ -298,6 +299,11 @@ func TestAvatarbusReplicas(t *testing.T) {
 						t.Errorf("sources[%d] (%s): %s does not reach the replica as given to compose", i, s.Name, want)
 					}
 				}
+			}
+			// The admin port listens beyond loopback, so the API and console need their token
+			// (DESIGN §12: serve refuses to start without one).
+			if cfg.AdminToken != secretEnv["ADMIN_TOKEN"] || cfg.SecretRefs()["admin_token"] == "" {
+				t.Errorf("admin_token does not reach the replica from ADMIN_TOKEN as a ${VAR} reference")
 			}
 
 			// NATS: every cluster server, at its client port.

@@ -123,7 +123,7 @@ func configWarnings(ctx context.Context, e *env) (string, bool) {
 	if err != nil {
 		return err.Error(), false
 	}
-	const literal, short = "literal-secret-QWERTY-0123456789", "s3cr3t!"
+	const literal, short, adminToken = "literal-secret-QWERTY-0123456789", "s3cr3t!", "admin-token-ZXCV-9876543210"
 	file := filepath.Join(dir, "secret")
 	if err := os.WriteFile(file, []byte(short+"\n"), 0o644); err == nil {
 		err = os.Chmod(file, 0o644)
@@ -133,6 +133,7 @@ func configWarnings(ctx context.Context, e *env) (string, bool) {
 	}
 	yaml := fmt.Sprintf(`listen: "127.0.0.1:0"
 admin_listen: "192.0.2.1:9"
+admin_token: "${ATTACK_ADMIN_TOKEN}"
 nats: {embedded: {listen: "192.0.2.1:4222", store_dir: %q}}
 log: {level: info, format: json}
 sources:
@@ -148,7 +149,8 @@ sources:
 		return err.Error(), false
 	}
 	cmd := exec.CommandContext(ctx, e.bin, "serve", "--config", cfg)
-	cmd.Env, cmd.Dir = testbin.Env(), dir
+	// A token, or a non-loopback admin_listen is refused before the warnings are printed.
+	cmd.Env, cmd.Dir = append(testbin.Env(), "ATTACK_ADMIN_TOKEN="+adminToken), dir
 	out, _ := cmd.CombinedOutput() // exits: nothing can bind 192.0.2.1
 	log := string(out)
 	checks := []struct{ what, sub string }{
@@ -166,7 +168,7 @@ sources:
 			missing = append(missing, c.what)
 		}
 	}
-	leaked := strings.Contains(log, literal) || strings.Contains(log, b64(literal)) || strings.Contains(log, short)
+	leaked := strings.Contains(log, literal) || strings.Contains(log, b64(literal)) || strings.Contains(log, short) || strings.Contains(log, adminToken)
 	obs := fmt.Sprintf("%d/5 warned (%s)", len(found), strings.Join(found, ", "))
 	if len(missing) > 0 {
 		obs += "; missing: " + strings.Join(missing, ", ")
