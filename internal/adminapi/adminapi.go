@@ -122,6 +122,7 @@ func New(cfg Config) *API {
 	}
 	a := &API{cfg: cfg, mux: http.NewServeMux(), sessions: map[string]session{}}
 	a.mux.HandleFunc("POST /api/v1/login", a.login)
+	a.mux.HandleFunc("POST /api/v1/logout", a.logout)
 	a.mux.HandleFunc("GET /api/v1/events", a.listEvents)
 	a.mux.HandleFunc("GET /api/v1/events/{id}", a.getEvent)
 	a.mux.HandleFunc("GET /api/v1/timeline", a.timeline)
@@ -221,6 +222,19 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(sessionTTL / time.Second)})
 	a.cfg.Log.Info().Str("remote", r.RemoteAddr).Msg("admin api: login")
 	writeJSON(w, http.StatusOK, map[string]string{"csrf_token": csrf})
+}
+
+// logout ends the caller's cookie session (a mutation: authenticated and CSRF-checked by
+// ServeHTTP) and expires its cookie. A bearer caller has no session; it gets 204 as well.
+func (a *API) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(CookieName); err == nil {
+		a.mu.Lock()
+		delete(a.sessions, c.Value)
+		a.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/api/", HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: -1})
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func randomHex() string {

@@ -80,6 +80,7 @@ func New(cfg Config) *Console {
 	c.mux.HandleFunc("GET /ui/{$}", c.events)
 	c.mux.HandleFunc("GET /ui/login", c.loginPage)
 	c.mux.HandleFunc("POST /ui/login", c.login)
+	c.mux.HandleFunc("POST /ui/logout", c.logout)
 	c.mux.HandleFunc("GET /ui/events/{id}", c.event)
 	c.mux.HandleFunc("POST /ui/events/{id}/replay", c.replay)
 	c.mux.HandleFunc("GET /ui/timeline", c.timeline)
@@ -109,10 +110,11 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // page is what every template gets.
 type page struct {
-	Title string
-	CSRF  string
-	Error string
-	Data  any
+	Title    string
+	CSRF     string
+	Error    string
+	LoggedIn bool // a session cookie came with the request: the nav shows "Log out"
+	Data     any
 }
 
 func (c *Console) render(w http.ResponseWriter, r *http.Request, name, title string, data any) {
@@ -125,7 +127,8 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, name, title str
 			SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 	}
 	var buf bytes.Buffer
-	if err := c.tmpl[name].Execute(&buf, page{Title: title, CSRF: csrf, Data: data}); err != nil {
+	_, err := r.Cookie(apiCookie)
+	if err := c.tmpl[name].Execute(&buf, page{Title: title, CSRF: csrf, LoggedIn: err == nil, Data: data}); err != nil {
 		c.cfg.Log.Error().Err(err).Str("page", name).Msg("console: render")
 		http.Error(w, "render error", http.StatusInternalServerError)
 		return

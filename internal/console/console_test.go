@@ -225,6 +225,49 @@ func TestAuth(t *testing.T) {
 	}
 }
 
+// TestLogout: the "Log out" button ends the API session itself, so a copy of the old session
+// cookie (kept by an attacker or another tab) no longer opens the API or the console.
+func TestLogout(t *testing.T) {
+	e := setup(t, token)
+	b := newBrowser(t, e.srv.URL)
+	b.login()
+	code, body, _ := b.get("/ui/")
+	if code != http.StatusOK || !strings.Contains(body, `action="/ui/logout"`) {
+		t.Fatalf("events page after login: %d, logout button shown = %v", code, strings.Contains(body, `action="/ui/logout"`))
+	}
+	u, _ := url.Parse(e.srv.URL + "/api/")
+	var session *http.Cookie
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == adminapi.CookieName {
+			session = c
+		}
+	}
+	if session == nil {
+		t.Fatal("no API session cookie after login")
+	}
+
+	if code, _, _ := b.post("/ui/logout", url.Values{}); code != http.StatusForbidden {
+		t.Errorf("logout without the csrf field: %d, want 403", code)
+	}
+	code, _, h := b.post("/ui/logout", url.Values{"csrf": {csrfOf(t, body)}})
+	if code != http.StatusSeeOther || h.Get("Location") != "/ui/login" {
+		t.Fatalf("logout: %d to %q, want 303 to /ui/login", code, h.Get("Location"))
+	}
+	if code, _, h := b.get("/ui/"); code != http.StatusSeeOther || h.Get("Location") != "/ui/login" {
+		t.Errorf("console after logout: %d to %q, want 303 to /ui/login", code, h.Get("Location"))
+	}
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/events?limit=1", nil)
+	req.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("API with the old session cookie after logout: %d, want 401", resp.StatusCode)
+	}
+}
+
 func TestSearch(t *testing.T) {
 	e := setup(t, token)
 	b := newBrowser(t, e.srv.URL)

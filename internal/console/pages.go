@@ -166,6 +166,26 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, "login", "Log in", "")
 }
 
+// logout ends the API session and expires the console's copies of its cookies, so the browser
+// keeps nothing that still opens the API.
+func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
+	rc, err := c.call(r, http.MethodPost, "/api/v1/logout", nil, "", nil)
+	if err != nil && (rc == nil || rc.status != http.StatusUnauthorized) {
+		c.fail(w, r, err)
+		return
+	}
+	if rc != nil {
+		for _, sc := range rc.hdr.Values("Set-Cookie") {
+			w.Header().Add("Set-Cookie", sc)
+		}
+	}
+	for _, name := range []string{apiCookie, apiCSRFCookie} {
+		http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/ui/", HttpOnly: true,
+			SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: -1})
+	}
+	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+}
+
 // login hands the token to the API's login; the API's session cookie (Path=/api/, for the live
 // tail) is passed on, and copied to Path=/ui/ with the API's CSRF token for the console's calls.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
