@@ -36,17 +36,27 @@ func startIndex(ctx context.Context, cfg *config.Config, js jetstream.JetStream,
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := attempts.EnsureStream(ctx, js, attemptsStream(cfg), cfg.Stream.SubjectPrefix, cfg.Stream.AttemptsMaxAge.Std(), cfg.Stream.Replicas); err != nil {
+	if rec, err = openAttempts(ctx, cfg, js, log, xm.AttemptNotRecorded); err != nil {
 		return nil, nil, err
 	}
-	rec = attempts.NewRecorder(js, cfg.Stream.SubjectPrefix, func(err error) {
-		xm.AttemptNotRecorded()
-		log.Warn().Err(err).Msg("route attempt not recorded")
-	})
 	ictx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = ix.Run(ictx) }()
 	return rec, func() { cancel(); <-done; rec.Close() }, nil
+}
+
+// openAttempts makes sure the attempts stream exists and returns a recorder of route attempts
+// into it (serve's routes and forward's); notRecorded, if not nil, counts the ones lost.
+func openAttempts(ctx context.Context, cfg *config.Config, js jetstream.JetStream, log zerolog.Logger, notRecorded func()) (*attempts.Recorder, error) {
+	if err := attempts.EnsureStream(ctx, js, attemptsStream(cfg), cfg.Stream.SubjectPrefix, cfg.Stream.AttemptsMaxAge.Std(), cfg.Stream.Replicas); err != nil {
+		return nil, err
+	}
+	return attempts.NewRecorder(js, cfg.Stream.SubjectPrefix, func(err error) {
+		if notRecorded != nil {
+			notRecorded()
+		}
+		log.Warn().Err(err).Msg("route attempt not recorded")
+	}), nil
 }
 
 func attemptsStream(cfg *config.Config) string {

@@ -58,18 +58,32 @@ The server is found through --config (nats.url, or the embedded server at nats.e
 			return err
 		}
 		defer stopTracing() // after the drain below: the last deliveries' spans are flushed
-		rt, err := buildRouter(js, cfg, routes, nil, nil, log, router.WithTracerProvider(tp))
-		if err != nil {
-			return err
-		}
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		// Its attempts go where serve's do, so find and the console show them. Without the
+		// right to make that stream forward still delivers, recording nothing.
+		rec, err := openAttempts(ctx, cfg, js, log, nil)
+		if err != nil {
+			log.Warn().Err(err).Str("stream", attemptsStream(cfg)).Msg("route attempts will not be recorded")
+			rec = nil
+		}
+		rt, err := buildRouter(js, cfg, routes, nil, rec, log, router.WithTracerProvider(tp))
+		if err != nil {
+			if rec != nil {
+				rec.Close()
+			}
+			return err
+		}
 		names := make([]string, len(routes))
 		for i, r := range routes {
 			names[i] = r.Name
 		}
 		log.Info().Strs("routes", names).Str("nats", nc.ConnectedUrlRedacted()).Msg("forwarding")
-		if err := rt.Run(ctx); err != nil {
+		err = rt.Run(ctx)
+		if rec != nil {
+			rec.Close() // stores the queued attempts while the connection is still up
+		}
+		if err != nil {
 			return fmt.Errorf("forward: %w", err)
 		}
 		// Acks and retry requests of the last deliveries are sent before the connection closes.

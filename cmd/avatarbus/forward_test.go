@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,6 +41,27 @@ func TestForwardRunsRoutesStandalone(t *testing.T) {
 	}
 	if out := fw.stderr.String(); strings.Contains(out, `"route":"other"`) || !strings.Contains(out, "crm") {
 		t.Errorf("--route crm should run crm only; log:\n%s", out)
+	}
+
+	// forward records its attempts where serve's go: find shows the refused one and the delivery.
+	var found struct {
+		Events []struct {
+			Attempts []struct {
+				Route   string `json:"route"`
+				Attempt int    `json:"attempt"`
+				Status  int    `json:"status"`
+			} `json:"attempts"`
+		} `json:"events"`
+	}
+	eventually(t, 10*time.Second, func() bool {
+		res := runCLI(t, "", "find", "v0", "--config", withRoutes, "--json")
+		found.Events = nil
+		return res.code() == 0 && json.Unmarshal([]byte(res.stdout), &found) == nil && len(found.Events) == 1 && len(found.Events[0].Attempts) >= 2
+	}, "find v0 shows forward's attempts")
+	as := found.Events[0].Attempts
+	first, last := as[0], as[len(as)-1]
+	if first.Route != "crm" || first.Attempt != 1 || first.Status != http.StatusServiceUnavailable || last.Status/100 != 2 || last.Attempt != len(as) {
+		t.Errorf("attempts of v0: %+v; want crm's attempt 1 refused with 503, then attempts in order ending with a 2xx", as)
 	}
 }
 
