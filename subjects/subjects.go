@@ -94,6 +94,23 @@ func Unrecognized(prefix, platform string) (string, error) {
 	return For(prefix, CanonicalRoot+".unrecognized", platform)
 }
 
+// MaxTypeDepth is the most tokens a canonical type has after its root ("video.completed": 2);
+// PlatformSubjects covers types up to this depth.
+const MaxTypeDepth = 3
+
+// PlatformSubjects returns NATS filter subjects that together select every event of platform (a
+// source name) under prefix, one per type depth: avatar.*.heygen, avatar.*.*.heygen, ... A
+// single filter cannot say it, since '>' only ends a subject.
+func PlatformSubjects(prefix, platform string) []string {
+	out := make([]string, 0, MaxTypeDepth)
+	mid := ""
+	for range MaxTypeDepth {
+		mid += ".*"
+		out = append(out, prefix+mid+"."+platform)
+	}
+	return out
+}
+
 // Filter selects events by canonical type and platform; an empty field matches everything.
 type Filter struct {
 	Type     string // canonical type such as "avatar.video.completed", or ""

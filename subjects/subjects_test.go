@@ -2,7 +2,10 @@ package subjects_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/avatarbus/avatarbus/envelope"
 
 	"github.com/avatarbus/avatarbus/subjects"
 )
@@ -127,4 +130,47 @@ func FuzzForParse(f *testing.F) {
 			t.Fatalf("round trip of %q/%q/%q gave %q/%q", prefix, typ, platform, gotTyp, gotPlatform)
 		}
 	})
+}
+
+func TestPlatformSubjects(t *testing.T) {
+	got := subjects.PlatformSubjects("acme", "heygen")
+	want := []string{"acme.*.heygen", "acme.*.*.heygen", "acme.*.*.*.heygen"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("PlatformSubjects = %v, want %v", got, want)
+	}
+	// Every subject For builds, up to MaxTypeDepth, is selected by exactly one of them; another
+	// platform's is selected by none. Every canonical type is within MaxTypeDepth.
+	for _, typ := range append(envelope.Types(), "avatar.a.b.c") {
+		subj, err := subjects.For("acme", typ, "heygen")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _ := subjects.For("acme", typ, "tavus")
+		n := 0
+		for _, f := range got {
+			if wildcardMatch(f, subj) {
+				n++
+			}
+			if wildcardMatch(f, other) {
+				t.Errorf("%s selects %s", f, other)
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s is selected by %d of %v, want 1", subj, n, got)
+		}
+	}
+}
+
+// wildcardMatch is NATS subject matching for filters with '*' only.
+func wildcardMatch(filter, subject string) bool {
+	f, s := strings.Split(filter, "."), strings.Split(subject, ".")
+	if len(f) != len(s) {
+		return false
+	}
+	for i := range f {
+		if f[i] != "*" && f[i] != s[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -39,10 +39,12 @@ func adminAPIHandler(cfg *config.Config, js jetstream.JetStream, log zerolog.Log
 	}
 	return adminapi.New(adminapi.Config{
 		JS: js, Stream: cfg.Stream.Name, DeadLetterStream: router.DefaultDeadLetterStream, QuarantineStream: quarantine,
-		Token:   cfg.AdminToken,
-		Routes:  routes,
-		Redrive: redriveOne(cfg, js, routes),
-		Index:   &eventIndex{js: js, stream: cfg.Stream.Name},
+		Token:    cfg.AdminToken,
+		Routes:   routes,
+		Redrive:  redriveOne(cfg, js, routes),
+		Reverify: reverifyOne(cfg, js),
+		Sources:  sourceRefs(cfg), RouteRefs: routeRefs(cfg), AttemptsStream: attemptsStream(cfg),
+		Index: &eventIndex{js: js, stream: cfg.Stream.Name},
 		Attempts: adminapi.AttemptListerFunc(func(ctx context.Context, eventID string) ([]adminapi.Attempt, error) {
 			list, err := attempts.List(ctx, js, cfg.Stream.Name+subjects.AttemptsStreamSuffix, eventID)
 			out := make([]adminapi.Attempt, len(list))
@@ -108,4 +110,22 @@ func redriveOne(cfg *config.Config, js jetstream.JetStream, routes map[string]de
 		}
 		return err
 	}
+}
+
+// sourceRefs and routeRefs describe the configured sources and routes for GET /api/v1/status.
+func sourceRefs(cfg *config.Config) []adminapi.SourceRef {
+	out := make([]adminapi.SourceRef, len(cfg.Sources))
+	for i, s := range cfg.Sources {
+		out[i] = adminapi.SourceRef{Name: s.Name, Platform: s.Platform, Filters: subjects.PlatformSubjects(cfg.Stream.SubjectPrefix, s.Name)}
+	}
+	return out
+}
+
+func routeRefs(cfg *config.Config) []adminapi.RouteRef {
+	out := make([]adminapi.RouteRef, len(cfg.Routes))
+	for i, r := range cfg.Routes {
+		out[i] = adminapi.RouteRef{Name: r.Name, Filter: r.Filter, Consumer: routeDurable(r.Name),
+			AttemptsFilter: attempts.RouteFilter(cfg.Stream.SubjectPrefix, r.Name)}
+	}
+	return out
 }

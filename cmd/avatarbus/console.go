@@ -15,14 +15,10 @@ func consoleHandler(cfg *config.Config, api http.Handler, log zerolog.Logger) ht
 	if api == nil {
 		return nil
 	}
-	sources := make([]console.Source, len(cfg.Sources))
-	for i, s := range cfg.Sources {
-		sources[i] = console.Source{Name: s.Name, Platform: s.Platform}
-	}
 	routes := make([]console.Route, len(cfg.Routes))
 	for i, r := range cfg.Routes {
 		routes[i] = console.Route{Name: r.Name, Filter: r.Filter}
 	}
-	return console.New(console.Config{API: api, Sources: sources, Routes: routes,
+	return console.New(console.Config{API: api, Routes: routes,
 		Log: log.With().Str("component", "console").Logger()})
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/avatarbus/avatarbus/internal/adminapi"
 	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
 	"github.com/avatarbus/avatarbus/internal/config"
@@ -205,5 +209,44 @@ sources:
 	if r.code() != 1 || !strings.Contains(r.stdout, "refused unconfirmed") ||
 		!strings.Contains(r.stdout, `did not confirm it: the platform does not know talk "tlk_forged" (404)`) || strings.Contains(r.stdout, "invalid:") {
 		t.Fatalf("exit %d, err %v\n%s", r.code(), r.err, r.stdout)
+	}
+}
+
+// TestReverifyFromTheAdminAPI: the console's Re-verify button (POST
+// /api/v1/quarantine/{seq}/verify) re-reads the source's secret file at each click, so fixing
+// the file is enough: first still not valid, then valid, without a restart.
+func TestReverifyFromTheAdminAPI(t *testing.T) {
+	srv := brokertest.RunJetStream(t)
+	dir := t.TempDir()
+	secretFile := writeFile(t, dir, "acme.secret", wrongSecret)
+	cfgYAML := fmt.Sprintf("nats: { url: %q }\nsources:\n  - name: acme\n    platform: standardwebhooks\n    secrets: [\"@%s\"]\n", srv.ClientURL(), secretFile)
+	url := startWiredIngest(t, cfgYAML)
+	body := `{"type":"video.done","data":{"id":"vid_r"}}`
+	if a := postWebhook(t, url+"/webhooks/acme", newSignedRequest(t, "msg_r1", time.Now(), body)); a.status != http.StatusUnauthorized {
+		t.Fatalf("with the wrong secret configured: %d %s", a.status, a.raw)
+	}
+
+	cfg := mustLoadConfig(t, cfgYAML)
+	_, js := brokertest.Connect(t, srv.ClientURL())
+	api := adminAPIHandler(cfg, js, zerolog.Nop())
+	check := func(seq string) (int, adminapi.Reverified) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/quarantine/"+seq+"/verify", nil))
+		var res adminapi.Reverified
+		_ = json.Unmarshal(rec.Body.Bytes(), &res)
+		return rec.Code, res
+	}
+	if code, res := check("1"); code != http.StatusOK || res.Valid || res.Reason != "signature_mismatch" || res.Refused != "signature_mismatch" || res.Source != "acme" {
+		t.Fatalf("with the wrong secret still in the file: %d %+v", code, res)
+	}
+	if err := os.WriteFile(secretFile, []byte(swSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, res := check("1"); code != http.StatusOK || !res.Valid || res.MessageID != "msg_r1" || res.Scheme != "standardwebhooks" {
+		t.Fatalf("after fixing the secret file: %d %+v", code, res)
+	}
+	if code, _ := check("9"); code != http.StatusNotFound {
+		t.Errorf("a sequence never quarantined: %d, want 404", code)
 	}
 }

@@ -7,12 +7,15 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/avatarbus/avatarbus/internal/adminapi"
 	"github.com/avatarbus/avatarbus/internal/broker"
 	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/internal/platformapi"
@@ -253,4 +256,62 @@ func parseAt(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("--at %q: want Unix seconds or RFC 3339", s)
 	}
 	return t, nil
+}
+
+// reverifyOne checks a quarantined request again for the console and the admin API, as
+// `verify --from-quarantine SEQ --config` does: with the secrets of its source as the config has
+// them now (secret files re-read), timestamps judged as of its receipt.
+func reverifyOne(cfg *config.Config, js jetstream.JetStream) adminapi.Reverifier {
+	return func(ctx context.Context, seq uint64) (adminapi.Reverified, error) {
+		s, err := js.Stream(ctx, cfg.QuarantineStream())
+		if err != nil {
+			return adminapi.Reverified{}, fmt.Errorf("%w: quarantine stream %s: %w", adminapi.ErrNotFound, cfg.QuarantineStream(), err)
+		}
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			return adminapi.Reverified{}, fmt.Errorf("%w: quarantined request %d: %w", adminapi.ErrNotFound, seq, err)
+		}
+		r, err := broker.RefusedFromMsg(m.Header, m.Data)
+		if err != nil {
+			return adminapi.Reverified{}, fmt.Errorf("%w: quarantined request %d: %w", adminapi.ErrBadRequest, seq, err)
+		}
+		out := adminapi.Reverified{Seq: seq, Source: r.Source, Refused: r.Reason, ReceivedAt: r.ReceivedAt}
+		if r.Reason == platformapi.ReasonUnconfirmed {
+			out.Reason, out.Detail = r.Reason, "passed verification, then the platform's API did not confirm it: "+r.Detail
+			return out, nil
+		}
+		now := cfg.Clone()
+		if err := now.ResolveSecrets(nil, nil); err != nil {
+			return out, err
+		}
+		i := slices.IndexFunc(now.Sources, func(s config.Source) bool { return s.Name == r.Source })
+		if i < 0 {
+			return out, fmt.Errorf("%w: source %q is not in the config any more", adminapi.ErrBadRequest, r.Source)
+		}
+		src := now.Sources[i]
+		p, ok := platform.Default().Lookup(src.Platform)
+		if !ok {
+			return out, fmt.Errorf("source %q: unknown platform %q", src.Name, src.Platform)
+		}
+		vc := src.VerifyConfig(p)
+		v, err := verify.New(vc)
+		if err != nil {
+			return out, err
+		}
+		out.Scheme = vc.Scheme
+		res, err := v.Verify(verify.Request{Header: textproto.MIMEHeader(r.Header), Query: url.Values{}, Body: r.Body, Now: r.ReceivedAt})
+		if err != nil {
+			out.Reason, out.Detail = verify.ReasonOf(err), err.Error()
+			if vc.Scheme == "token" {
+				out.Detail += "; the quarantine never keeps a token, so a token source cannot be re-checked from it"
+			}
+			return out, nil
+		}
+		out.Valid, out.MessageID = true, res.MessageID
+		if !res.Timestamp.IsZero() {
+			t := res.Timestamp.UTC()
+			out.SignedAt = &t
+		}
+		return out, nil
+	}
 }

@@ -96,6 +96,11 @@ type Config struct {
 	Index    EventIndex    // nil: resource/correlation lookups scan the stream
 	Attempts AttemptLister // nil: events carry no attempts
 	Redrive  Redriver      // nil: redrive answers 501
+	Reverify Reverifier    // nil: re-verifying a quarantined request answers 501
+	// Sources, RouteRefs and AttemptsStream are what GET /api/v1/status reports on.
+	Sources        []SourceRef
+	RouteRefs      []RouteRef
+	AttemptsStream string
 	// Routes are the replay targets by name; a replay may also name a URL.
 	Routes  map[string]deliver.Target
 	MaxScan int // 0 = DefaultMaxScan
@@ -129,6 +134,8 @@ func New(cfg Config) *API {
 	a.mux.HandleFunc("GET /api/v1/dlq", a.listDLQ)
 	a.mux.HandleFunc("POST /api/v1/dlq/{seq}/redrive", a.redrive)
 	a.mux.HandleFunc("GET /api/v1/quarantine", a.listQuarantine)
+	a.mux.HandleFunc("POST /api/v1/quarantine/{seq}/verify", a.reverify)
+	a.mux.HandleFunc("GET /api/v1/status", a.status)
 	a.mux.HandleFunc("POST /api/v1/replay", a.replay)
 	a.mux.HandleFunc("GET /api/v1/stream", a.stream)
 	return a

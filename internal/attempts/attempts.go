@@ -153,3 +153,8 @@ func (t roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return resp, err
 }
+
+// RouteFilter selects the recorded attempts of route under prefix: attempts.<prefix>.<route>.*.
+func RouteFilter(prefix, route string) string {
+	return subjects.AttemptsRoot + "." + prefix + "." + routeToken(route) + ".*"
+}

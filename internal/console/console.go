@@ -37,18 +37,14 @@ const csrfCookie = "avatarbus_ui_csrf"
 // platforms are the platform filter's choices (the envelope's platform values).
 var platforms = []string{"heygen", "did", "tavus", "elevenlabs", "synthesia"}
 
-// Source and Route are what the sources-and-routes page lists.
-type Source struct{ Name, Platform string }
-
-// Route is a configured route.
+// Route is a configured route: a choice of the event page's "replay to route".
 type Route struct{ Name, Filter string }
 
 // Config configures the console.
 type Config struct {
-	API     http.Handler // the admin API (adminapi.New), called in-process
-	Sources []Source
-	Routes  []Route
-	Log     zerolog.Logger
+	API    http.Handler // the admin API (adminapi.New), called in-process
+	Routes []Route
+	Log    zerolog.Logger
 }
 
 // Console is the http.Handler of /ui/.
@@ -61,7 +57,7 @@ type Console struct {
 // New builds the console.
 func New(cfg Config) *Console {
 	c := &Console{cfg: cfg, mux: http.NewServeMux(), tmpl: map[string]*template.Template{}}
-	funcs := template.FuncMap{"platforms": func() []string { return platforms }, "fmtTime": func(t time.Time) string {
+	funcs := template.FuncMap{"platforms": func() []string { return platforms }, "hdr": firstHeader, "fmtTime": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
 		}
@@ -87,6 +83,7 @@ func New(cfg Config) *Console {
 	c.mux.HandleFunc("GET /ui/dlq", c.dlq)
 	c.mux.HandleFunc("POST /ui/dlq/{seq}/redrive", c.redrive)
 	c.mux.HandleFunc("GET /ui/quarantine", c.quarantine)
+	c.mux.HandleFunc("POST /ui/quarantine/{seq}/verify", c.reverify)
 	c.mux.HandleFunc("GET /ui/routes", c.routes)
 	c.mux.HandleFunc("GET /ui/tail", c.tail)
 	return c
@@ -245,6 +242,14 @@ func rowOf(e Event) row {
 	}
 	rw.Pretty = indent(e.Envelope)
 	return rw
+}
+
+// firstHeader is the first value of header k in h, as a page shows it.
+func firstHeader(h map[string][]string, k string) string {
+	if v := h[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 func rowsOf(items []Event) []row {

@@ -24,6 +24,7 @@ import (
 	"github.com/avatarbus/avatarbus/internal/console"
 	"github.com/avatarbus/avatarbus/internal/ingest"
 	"github.com/avatarbus/avatarbus/router"
+	"github.com/avatarbus/avatarbus/subjects"
 )
 
 const token = "s3cret-admin-token"
@@ -63,11 +64,28 @@ func setup(t *testing.T, tok string) *env {
 			return []adminapi.Attempt{{Route: "crm", EventID: id, Attempt: 1, At: t0, Status: 503, Error: "upstream busy"}}, nil
 		}),
 		Redrive: adminapitest.Redriver(js, rc.URL),
-		Log:     zerolog.Nop(),
+		// The checking itself is cmd's (reverifyOne, tested there); here the page's round trip.
+		Reverify: func(_ context.Context, seq uint64) (adminapi.Reverified, error) {
+			if seq != 1 {
+				return adminapi.Reverified{}, fmt.Errorf("%w: quarantined request %d", adminapi.ErrNotFound, seq)
+			}
+			return adminapi.Reverified{Seq: 1, Source: "heygen", Valid: false, Reason: "signature_mismatch", Detail: "no signature matches"}, nil
+		},
+		Sources: []adminapi.SourceRef{
+			{Name: "heygen", Platform: "heygen", Filters: subjects.PlatformSubjects("avatar", "heygen")},
+			{Name: "synthesia", Platform: "synthesia", Filters: subjects.PlatformSubjects("avatar", "synthesia")},
+		},
+		RouteRefs: []adminapi.RouteRef{{Name: "crm", Filter: "avatar.video.completed.*", Consumer: "route-crm"}},
+		Log:       zerolog.Nop(),
 	})
+	// Route crm's consumer, not started: both video.completed events are its lag.
+	if _, err := js.CreateOrUpdateConsumer(context.Background(), "AVATAR", jetstream.ConsumerConfig{
+		Durable: "route-crm", FilterSubject: "avatar.video.completed.*", AckPolicy: jetstream.AckExplicitPolicy,
+	}); err != nil {
+		t.Fatal(err)
+	}
 	ui := console.New(console.Config{API: api, Log: zerolog.Nop(),
-		Sources: []console.Source{{Name: "heygen-main", Platform: "heygen"}},
-		Routes:  []console.Route{{Name: "crm", Filter: "avatar.video.completed.*"}}})
+		Routes: []console.Route{{Name: "crm", Filter: "avatar.video.completed.*"}}})
 	admin := ingest.NewAdmin(ingest.AdminConfig{API: api, UI: ui, Log: zerolog.Nop()})
 	hs := httptest.NewServer(admin.Handler())
 	t.Cleanup(hs.Close)
@@ -172,8 +190,11 @@ func TestPagesRender(t *testing.T) {
 			"upstream busy", "503", `&#34;video_id&#34;: &#34;vid-1&#34;`, `&#34;specversion&#34;: &#34;1.0&#34;`}},
 		{"/ui/timeline?correlation_id=c-1", []string{"evt_heygen_1", "evt_eleven_1", "evt_tavus_1"}},
 		{"/ui/dlq", []string{"endpoint answered 500", "route-crm", "Redrive", "evt_other"}},
-		{"/ui/quarantine", []string{"bad signature", "not json"}},
-		{"/ui/routes", []string{"heygen-main", "crm", "avatar.video.completed.*"}},
+		{"/ui/quarantine", []string{"bad signature", "not json", "Re-verify"}},
+		// One heygen event in the 5-minute window: 0.2/min; synthesia never sent one. crm's
+		// consumer has both video.completed events pending.
+		{"/ui/routes", []string{"<td>heygen</td><td>heygen</td><td>0.2</td><td>" + time.Now().UTC().Format("2006-01-02 "),
+			"<td>synthesia</td><td>synthesia</td><td>0.0</td><td>never", "<td>crm</td><td>avatar.video.completed.*</td><td>0.0</td><td>2</td><td>0</td><td>0</td><td>never"}},
 		{"/ui/tail", []string{`src="/ui/static/tail.js"`}},
 		{"/ui/static/style.css", []string{"max-width"}},
 		{"/ui/static/tail.js", []string{"EventSource", "/api/v1/stream"}},
@@ -265,6 +286,25 @@ func TestLogout(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("API with the old session cookie after logout: %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestReverifyFromPage: the quarantine page's button asks the API and says the outcome.
+func TestReverifyFromPage(t *testing.T) {
+	e := setup(t, token)
+	b := newBrowser(t, e.srv.URL)
+	b.login()
+	_, body, _ := b.get("/ui/quarantine")
+	code, _, h := b.post("/ui/quarantine/1/verify", url.Values{"csrf": {csrfOf(t, body)}})
+	if code != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/ui/quarantine?done=") {
+		t.Fatalf("re-verify: %d to %q", code, h.Get("Location"))
+	}
+	_, body, _ = b.get(h.Get("Location"))
+	if want := "Request 1 (source heygen): still not valid: signature_mismatch (no signature matches)"; !strings.Contains(body, want) {
+		t.Errorf("quarantine page after re-verify lacks %q:\n%s", want, body)
+	}
+	if code, _, _ := b.post("/ui/quarantine/7/verify", url.Values{"csrf": {csrfOf(t, body)}}); code != http.StatusNotFound {
+		t.Errorf("re-verify of a missing request: %d, want 404", code)
 	}
 }
 

@@ -3,6 +3,7 @@ package console
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -145,13 +146,37 @@ func (c *Console) redrive(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/ui/dlq?"+url.Values{"done": {"Dead letter " + seq + " redriven."}}.Encode(), http.StatusSeeOther)
 }
 
-func (c *Console) routes(w http.ResponseWriter, r *http.Request) {
-	// An API call first, so that the page keeps the API's auth.
-	if _, err := c.call(r, http.MethodGet, "/api/v1/events?limit=1", nil, "", nil); err != nil {
+// reverify checks a quarantined request again and says the outcome on the quarantine page.
+func (c *Console) reverify(w http.ResponseWriter, r *http.Request) {
+	seq := r.PathValue("seq")
+	var res Reverified
+	if _, err := c.call(r, http.MethodPost, "/api/v1/quarantine/"+url.PathEscape(seq)+"/verify", nil, "", &res); err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, "routes", "Sources and routes", c.cfg)
+	note := fmt.Sprintf("Request %s (source %s): ", seq, res.Source)
+	if res.Valid {
+		note += "valid now (scheme " + res.Scheme
+		if res.MessageID != "" {
+			note += ", message id " + res.MessageID
+		}
+		note += "). The platform's retry, or a resend from its dashboard, will be stored."
+	} else {
+		note += "still not valid: " + res.Reason
+		if res.Detail != "" {
+			note += " (" + res.Detail + ")"
+		}
+	}
+	http.Redirect(w, r, "/ui/quarantine?"+url.Values{"done": {note}}.Encode(), http.StatusSeeOther)
+}
+
+func (c *Console) routes(w http.ResponseWriter, r *http.Request) {
+	var st Status
+	if _, err := c.call(r, http.MethodGet, "/api/v1/status", nil, "", &st); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.render(w, r, "routes", "Sources and routes", st)
 }
 
 func (c *Console) tail(w http.ResponseWriter, r *http.Request) {

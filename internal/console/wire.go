@@ -53,3 +53,40 @@ type replayResult struct {
 	Events []string `json:"events"`
 	Sent   int      `json:"sent"`
 }
+
+// Status is GET /api/v1/status: the sources' and routes' activity.
+type Status struct {
+	Window  string `json:"window"`
+	Sources []struct {
+		Name        string     `json:"name"`
+		Platform    string     `json:"platform"`
+		Events      uint64     `json:"events_in_window"`
+		PerMinute   float64    `json:"per_minute"`
+		LastEventAt *time.Time `json:"last_event_at"`
+		Error       string     `json:"error"`
+	} `json:"sources"`
+	Routes []struct {
+		Name            string     `json:"name"`
+		Filter          string     `json:"filter"`
+		Consumer        string     `json:"consumer"`
+		Pending         uint64     `json:"pending"`
+		InFlight        int        `json:"in_flight"`
+		Redelivered     int        `json:"redelivered"`
+		LastDeliveredAt *time.Time `json:"last_delivered_at"`
+		Attempts        uint64     `json:"attempts_in_window"`
+		PerMinute       float64    `json:"attempts_per_minute"`
+		Error           string     `json:"error"`
+	} `json:"routes"`
+}
+
+// Reverified is POST /api/v1/quarantine/{seq}/verify.
+type Reverified struct {
+	Seq       uint64     `json:"seq"`
+	Source    string     `json:"source"`
+	Valid     bool       `json:"valid"`
+	Scheme    string     `json:"scheme"`
+	Reason    string     `json:"reason"`
+	Detail    string     `json:"detail"`
+	MessageID string     `json:"message_id"`
+	SignedAt  *time.Time `json:"signed_at"`
+}
