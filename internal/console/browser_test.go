@@ -3,7 +3,6 @@ package console_test
 import (
 	"context"
 	"fmt"
-	"github.com/avatarbus/avatarbus/internal/adminapi/adminapitest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/nats-io/nats.go"
+
+	"github.com/avatarbus/avatarbus/internal/adminapi/adminapitest"
 )
 
 // chromium finds a Chromium to drive, or skips the test when there is none and CI is unset: CI
@@ -37,6 +39,13 @@ func TestBrowser(t *testing.T) {
 	exe := chromium(t)
 	e := setup(t, token)
 	e.deadLetter(t, 2)
+	refused := nats.Header{"Avatarbus-Source": {"heygen"}, "Avatarbus-Reason": {"signature_mismatch"},
+		"Avatarbus-Detail": {"no signature in Heygen-Signature matches the body"}, "Avatarbus-Received-At": {time.Now().UTC().Format(time.RFC3339Nano)},
+		"Http-Heygen-Signature": {"5d41402abc4b2a76b9719d911017c592"}, "Http-Content-Type": {"application/json"}}
+	if _, err := e.js.PublishMsg(context.Background(), &nats.Msg{Subject: "quarantine.avatar.heygen", Header: refused,
+		Data: []byte(`{"event_type":"avatar_video.success","event_data":{"video_id":"vid-q"}}`)}); err != nil {
+		t.Fatal(err)
+	}
 
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 800),
@@ -152,9 +161,19 @@ func TestBrowser(t *testing.T) {
 	if got := e.recv.Got(); len(got) != 1 || got[0] != "evt_other" {
 		t.Errorf("receiver got %v, want [evt_other]", got)
 	}
-	for _, p := range []string{"quarantine", "routes"} {
-		do(p, chromedp.Navigate(e.srv.URL+"/ui/"+p), chromedp.WaitVisible(chromedp.CSS(`main`)))
-		shot(p)
+	do("routes", chromedp.Navigate(e.srv.URL+"/ui/routes"), chromedp.WaitVisible(chromedp.CSS(`main table`)))
+	shot("routes")
+	if routes := text("main"); !strings.Contains(routes, "crm") || !strings.Contains(routes, "heygen") {
+		t.Errorf("sources and routes page:\n%s", routes)
+	}
+	do("quarantine", chromedp.Navigate(e.srv.URL+"/ui/quarantine"), chromedp.WaitVisible(chromedp.CSS(`main`)))
+	do("re-verify",
+		chromedp.Click(chromedp.CSS(`form[action^="/ui/quarantine/"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.note`)),
+	)
+	shot("quarantine")
+	if note := text("p.note"); !strings.Contains(note, "still not valid: signature_mismatch") {
+		t.Errorf("quarantine note %q", note)
 	}
 	// On a phone the pages fit the width: wide tables and payloads scroll in their own boxes.
 	do("phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
