@@ -140,8 +140,9 @@ type BatchPublisher struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	idPrefix string // random per publisher, so batch ids never collide across processes
-	batchN   uint64 // owned by run
+	idPrefix string      // random per publisher, so batch ids never collide across processes
+	batchN   uint64      // owned by run
+	inFlight atomic.Bool // a batch is sent and its ack awaited (for tests)
 	stats    struct{ batches, messages, fallbacks atomic.Int64 }
 }
 
@@ -212,9 +213,9 @@ func (p *BatchPublisher) Close() {
 // was sent, the event is not published; otherwise it may or may not be in the stream, and a retry
 // of the same event is deduplicated by its id.
 func (p *BatchPublisher) Publish(ctx context.Context, subject string, ev *envelope.Event) (Ack, error) {
-	body, err := envelope.Marshal(ev)
+	r, err := p.request(subject, ev)
 	if err != nil {
-		return Ack{}, fmt.Errorf("encode event %s: %w", ev.ID, err)
+		return Ack{}, err
 	}
 	if !p.nc.IsConnected() {
 		// Fail now rather than wait for the deadline: while reconnecting nothing can be stored.
@@ -223,18 +224,6 @@ func (p *BatchPublisher) Publish(ctx context.Context, subject string, ev *envelo
 	if err := ctx.Err(); err != nil {
 		return Ack{}, fmt.Errorf("%w: not sent: %w", ErrUnavailable, err)
 	}
-	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{
-		"Content-Type":                 contentType,
-		jetstream.MsgIDHeader:          {ev.ID},
-		jetstream.ExpectedStreamHeader: p.stream,
-	}}
-	if ev.TraceParent != "" {
-		msg.Header[TraceParentHeader] = []string{ev.TraceParent}
-		if ev.TraceState != "" {
-			msg.Header[TraceStateHeader] = []string{ev.TraceState}
-		}
-	}
-	r := &batchReq{msg: msg, size: len(subject) + len(body) + len(ev.ID) + 128, enq: time.Now(), done: make(chan batchResult, 1)}
 	select {
 	case p.queue <- r:
 	default:
@@ -267,6 +256,27 @@ func (p *BatchPublisher) Publish(ctx context.Context, subject string, ev *envelo
 			return Ack{}, fmt.Errorf("%w: %w", ErrUnavailable, errPublisherClosed)
 		}
 	}
+}
+
+// request is ev as the message Publisher would send, waiting to be batched.
+func (p *BatchPublisher) request(subject string, ev *envelope.Event) (*batchReq, error) {
+	body, err := envelope.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode event %s: %w", ev.ID, err)
+	}
+	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{
+		"Content-Type":                 contentType,
+		jetstream.MsgIDHeader:          {ev.ID},
+		jetstream.ExpectedStreamHeader: p.stream,
+	}}
+	if ev.TraceParent != "" {
+		msg.Header[TraceParentHeader] = []string{ev.TraceParent}
+		if ev.TraceState != "" {
+			msg.Header[TraceStateHeader] = []string{ev.TraceState}
+		}
+	}
+	// size counts the batch headers too, roughly: MaxBytes is a bound, not an exact sum.
+	return &batchReq{msg: msg, size: len(subject) + len(body) + len(ev.ID) + 160, enq: time.Now(), done: make(chan batchResult, 1)}, nil
 }
 
 // run forms and sends batches, one at a time, until Close.
@@ -390,7 +400,9 @@ func (p *BatchPublisher) send(batch []*batchReq) {
 		p.batchN++
 		id = p.idPrefix + strconv.FormatUint(p.batchN, 10)
 	}
+	p.inFlight.Store(true)
 	ack, err := p.commit(ctx, live, id)
+	p.inFlight.Store(false)
 	var apiErr *jetstream.APIError
 	switch {
 	case errors.As(err, &apiErr) && len(live) > 1 &&
