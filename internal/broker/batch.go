@@ -46,7 +46,7 @@ import (
 //     of a stored message) is refused whole: err_code 10201 "atomic publish batch contains
 //     duplicate message id" (server/jetstream_batching.go checkMsgHeadersPreClusteredProposal),
 //     or 10158 "duplicate message id is in process". Then every event of the batch is published
-//     on its own, so each request still learns stored or duplicate.
+//     on its own, so each request still learns stored or duplicate (fallbackCodes).
 //   - at most 1000 messages a batch (streamDefaultMaxAtomicBatchSize), 50 open batches a stream;
 //     a batch whose commit does not come within 10 s is abandoned (streamDefaultMaxBatchTimeout).
 
@@ -58,11 +58,16 @@ const (
 )
 
 // API error codes of a refused batch whose events are then published one by one (nats-server
-// v2.15.2 server/jetstream_errors_generated.go).
-const (
-	errCodeBatchDuplicateMsgID jetstream.ErrorCode = 10201 // JSAtomicPublishContainsDuplicateMessageErr
-	errCodeDuplicateInProcess  jetstream.ErrorCode = 10158 // JSStreamDuplicateMessageConflict
-)
+// v2.15.2 server/jetstream_errors_generated.go): a duplicate id, which the events' own publishes
+// answer as duplicate; and a stream or server that takes no such batch (allow_atomic turned off
+// by an operator, or a server before v2.12.1 that refuses Nats-Msg-Id in a batch), where the
+// events are still stored, one fsync each.
+var fallbackCodes = map[jetstream.ErrorCode]bool{
+	10201: true, // JSAtomicPublishContainsDuplicateMessageErr
+	10158: true, // JSStreamDuplicateMessageConflict, "duplicate message id is in process"
+	10174: true, // JSAtomicPublishDisabledErr
+	10177: true, // JSAtomicPublishUnsupportedHeaderBatchErr
+}
 
 // Bounds of a batch.
 const (
@@ -122,7 +127,7 @@ func (c BatchConfig) withDefaults() BatchConfig {
 type BatchStats struct {
 	Batches   int64 // atomic batches committed (a lone request is a plain publish: not counted)
 	Messages  int64 // events stored or found duplicate
-	Fallbacks int64 // batches refused for a duplicate id whose events were then published one by one
+	Fallbacks int64 // refused batches (a duplicate id, no allow_atomic) whose events were then published one by one
 }
 
 // BatchPublisher publishes envelopes to one stream by group commit into atomic batches, with the
@@ -405,8 +410,7 @@ func (p *BatchPublisher) send(batch []*batchReq) {
 	p.inFlight.Store(false)
 	var apiErr *jetstream.APIError
 	switch {
-	case errors.As(err, &apiErr) && len(live) > 1 &&
-		(apiErr.ErrorCode == errCodeBatchDuplicateMsgID || apiErr.ErrorCode == errCodeDuplicateInProcess):
+	case errors.As(err, &apiErr) && len(live) > 1 && fallbackCodes[apiErr.ErrorCode]:
 		p.stats.fallbacks.Add(1)
 		p.oneByOne(live)
 		return

@@ -541,3 +541,25 @@ func TestEnsureStreamTurnsOnAtomicPublishInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchOnAStreamWithoutAtomicPublishStillStores: when the stream takes no atomic batch (an
+// operator turned allow_atomic off), the server refuses the batch (10174) and its events are
+// stored one by one: a genuine request is never dropped for the mode.
+func TestBatchOnAStreamWithoutAtomicPublishStillStores(t *testing.T) {
+	t.Parallel()
+	srv := brokertest.RunJetStream(t)
+	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig()})
+	p := b.BatchPublisher(broker.BatchConfig{})
+	acks, errs := broker.SendBatchForTest(p, batchSubject, []*envelope.Event{event("x-1"), event("x-2"), event("x-1")})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	stored := storedIDs(t, b.JS)
+	if len(stored) != 2 || acks[0].Seq != stored["x-1"] || acks[1].Seq != stored["x-2"] ||
+		acks[0].Duplicate || acks[1].Duplicate || !acks[2].Duplicate || acks[2].Seq != stored["x-1"] {
+		t.Fatalf("answers %+v, stored %v", acks, stored)
+	}
+	if st := p.Stats(); st.Fallbacks != 1 {
+		t.Fatalf("stats %+v, want one fallback", st)
+	}
+}
