@@ -562,7 +562,7 @@ func TestEnsureStreamTurnsOnAtomicPublishInPlace(t *testing.T) {
 func TestBatchOnAStreamWithoutAtomicPublishStillStores(t *testing.T) {
 	t.Parallel()
 	srv := brokertest.RunJetStream(t)
-	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig()})
+	b := open(t, broker.Config{Conn: broker.ConnConfig{URL: srv.ClientURL()}, Stream: streamConfig(), PublishTimeout: 5 * time.Second})
 	p := b.BatchPublisher(broker.BatchConfig{})
 	acks, errs := broker.SendBatchForTest(p, batchSubject, []*envelope.Event{event("x-1"), event("x-2"), event("x-1")})
 	if err := errors.Join(errs...); err != nil {
