@@ -40,10 +40,12 @@ func BenchmarkPublishModes(b *testing.B) {
 		Publish(context.Context, string, *envelope.Event) (broker.Ack, error)
 	}
 	bp := bk.BatchPublisher(broker.BatchConfig{})
+	// batch-nowait: the same without the short wait for as many requests as the previous batch.
+	nowait := bk.BatchPublisher(broker.BatchConfig{MaxWait: -1})
 	for _, mode := range []struct {
 		name string
 		p    publisher
-	}{{"async", bk.Publisher()}, {"batch", bp}} {
+	}{{"async", bk.Publisher()}, {"batch", bp}, {"batch-nowait", nowait}} {
 		b.Run(mode.name, func(b *testing.B) {
 			b.SetParallelism(32) // 64 callers on 2 CPUs
 			b.ReportAllocs()
@@ -58,5 +60,5 @@ func BenchmarkPublishModes(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
-	b.Logf("batch: %+v", bp.Stats())
+	b.Logf("batch: %+v; batch-nowait: %+v", bp.Stats(), nowait.Stats())
 }
