@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
 )
 
@@ -53,11 +54,12 @@ func storedSeqs(t *testing.T, stream jetstream.Stream) map[string]uint64 {
 // TestServeBatchModeEmbeddedSyncAlways: serve with the embedded server fsyncing before every ack
 // and publish_mode unset publishes in batch mode (the stream allows atomic batches); concurrent
 // webhooks are each answered 200 with the sequence their event is stored at, redeliveries racing
-// new deliveries are answered duplicate with the original sequence, and each event is stored once.
+// new deliveries are answered duplicate with the original sequence, each event is stored once, and
+// the object store and the quarantine keep working.
 func TestServeBatchModeEmbeddedSyncAlways(t *testing.T) {
 	dir := t.TempDir()
 	listen, natsListen := freeAddr(t), freeAddr(t)
-	yaml := strings.Replace(acmeConfig(listen, natsListen, filepath.Join(dir, "jetstream")),
+	yaml := strings.Replace(acmeConfig(listen, natsListen, filepath.Join(dir, "jetstream"))+"    offload_above: 1KiB\n",
 		"    store_dir:", "    sync_interval: always\n    store_dir:", 1)
 	// Room for a loaded test machine; the deadline is not what this test is about.
 	yaml = strings.Replace(yaml, "nats:\n", "nats:\n  publish_timeout: 5s\n", 1)
@@ -105,7 +107,36 @@ func TestServeBatchModeEmbeddedSyncAlways(t *testing.T) {
 		}
 	}
 
+	// The writes beside the event stream keep working: a large field goes to the object store
+	// first (offload_above: 1KiB), a request with a bad signature to the quarantine.
+	note := strings.Repeat("n", 4096)
+	big := newSignedRequest(t, "msg_big", now, fmt.Sprintf(`{"type":"video.done","data":{"id":"vid_big","note":%q}}`, note))
+	bad := newSignedRequest(t, "msg_bad", now, `{"type":"video.done","data":{"id":"vid_bad"}}`)
+	bad.body = strings.Replace(bad.body, "vid_bad", "vid_forged", 1)
+	for i, a := range postAll(t, url, []signedRequest{big, bad}) {
+		if want := []int{http.StatusOK, http.StatusUnauthorized}[i]; a.status != want {
+			t.Fatalf("request %d: %d %s, want %d", i, a.status, a.raw, want)
+		}
+		if i == 0 {
+			seq, _ := a.body["seq"].(float64)
+			seqs[a.body["id"].(string)] = uint64(seq)
+		}
+	}
+	_, js := connectEmbedded(t, natsListen)
+	q, err := js.Stream(context.Background(), "AVATAR_QUARANTINE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qi, err := q.Info(context.Background()); err != nil || qi.State.Msgs != 1 {
+		t.Errorf("quarantine: %+v %v, want the forged request", qi, err)
+	}
+
 	stream, info := avatarStreamInfo(t, natsListen)
+	if m, err := stream.GetMsg(context.Background(), seqs["acme:msg_big"]); err != nil {
+		t.Error(err)
+	} else if ev, err := envelope.Unmarshal(m.Data); err != nil || len(ev.Data.Objects) != 1 || ev.Data.Objects[0].Path != "/data/note" {
+		t.Errorf("large event: %v, objects %+v, want /data/note stored apart", err, ev.Data.Objects)
+	}
 	if !info.Config.AllowAtomicPublish {
 		t.Error("stream AVATAR does not allow atomic publish: batch mode was not chosen")
 	}
