@@ -249,6 +249,11 @@ func (p *BatchPublisher) Publish(ctx context.Context, subject string, ev *envelo
 	case res := <-r.done:
 		return res.ack, res.err
 	case <-ctx.Done():
+		select { // answered at the same moment: the answer is the truth
+		case res := <-r.done:
+			return res.ack, res.err
+		default:
+		}
 		if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
 			return Ack{}, fmt.Errorf("%w: not sent: %w", ErrUnavailable, ctx.Err())
 		}
