@@ -153,7 +153,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	srv := ingest.New(ingest.Config{
 		Sources:       sources,
 		SubjectPrefix: cfg.Stream.SubjectPrefix,
-		Publisher:     b.Publisher(),
+		Publisher:     eventPublisher(cfg, b, log),
 		Log:           log,
 		Metrics:       m,
 		Quarantine:    quarantineOf(b),

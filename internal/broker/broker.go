@@ -56,6 +56,9 @@ type Broker struct {
 	watchDone    chan struct{} // closed when watchStorage has returned
 	// lock is held on the embedded server's store dir from before it starts until Close.
 	lock *StoreLock
+	// batchers are the BatchPublishers made by BatchPublisher, closed by Close before the drain.
+	batchMu  sync.Mutex
+	batchers []*BatchPublisher
 }
 
 // Open starts the embedded server (when cfg.Conn.URL is empty) or connects to the external one,
@@ -209,6 +212,20 @@ func (b *Broker) Publisher() *Publisher {
 	return p
 }
 
+// BatchPublisher returns a group-commit publisher into the stream (publish_mode batch; see
+// batch.go), which Close stops. The stream must have been opened with Stream.AtomicPublish.
+// cfg.Timeout 0 is the broker's PublishTimeout.
+func (b *Broker) BatchPublisher(cfg BatchConfig) *BatchPublisher {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = b.cfg.PublishTimeout
+	}
+	p := newBatchPublisher(b.Conn, b.cfg.Stream.Name, cfg, func(err error) { b.storage.observe(err, time.Now()) })
+	b.batchMu.Lock()
+	b.batchers = append(b.batchers, p)
+	b.batchMu.Unlock()
+	return p
+}
+
 // Objects returns the object store of large payloads, or nil when Config.Objects is nil.
 func (b *Broker) Objects() *Objects {
 	if b.cfg.Objects == nil {
@@ -249,6 +266,12 @@ func (b *Broker) Close() {
 		<-b.watchDone
 		b.stopWatch = nil
 	}
+	b.batchMu.Lock()
+	for _, p := range b.batchers {
+		p.Close() // the batch in flight is answered before the connection drains
+	}
+	b.batchers = nil
+	b.batchMu.Unlock()
 	if b.Conn != nil && !b.Conn.IsClosed() {
 		if err := b.Conn.Drain(); err != nil {
 			b.Conn.Close()

@@ -66,7 +66,7 @@ func isStorageFailure(err error) bool {
 	if errors.As(err, &apiErr) {
 		return apiErr.ErrorCode == errCodeStoreFailed || apiErr.ErrorCode == errCodeInsufficientResources
 	}
-	return errors.Is(err, jetstream.ErrAsyncPublishTimeout)
+	return errors.Is(err, jetstream.ErrAsyncPublishTimeout) || errors.Is(err, errBatchNoAck)
 }
 
 // storageState remembers the run of publishes that failed for a storage reason.

@@ -54,6 +54,12 @@ type NATS struct {
 	Token string `yaml:"token"`
 	// TLS configures TLS towards the NATS server.
 	TLS TLS `yaml:"tls"`
+	// PublishMode is how events are published (docs/publish-modes.md): "async",
+	// each event on its own, pipelined; or "batch", group commit into
+	// JetStream atomic batches (one fsync for many events; the stream gets
+	// allow_atomic). Default "": batch when the embedded server runs with
+	// sync_interval "always", else async (EffectivePublishMode).
+	PublishMode string `yaml:"publish_mode"`
 	// PublishTimeout bounds the wait for a JetStream PubAck, default 1500ms;
 	// it must be > 0 and <= 10s.
 	PublishTimeout Duration `yaml:"publish_timeout"`
@@ -67,6 +73,25 @@ type NATS struct {
 	// cannot be — before serve exits non-zero for its supervisor to restart it; default 2m, 0 never
 	// exits, else >= 10s.
 	StorageFailureExit Duration `yaml:"storage_failure_exit"`
+}
+
+// Publish modes (NATS.PublishMode).
+const (
+	PublishAsync = "async"
+	PublishBatch = "batch"
+)
+
+// EffectivePublishMode is PublishMode, or when it is unset the mode its
+// absence chooses: batch when the embedded server fsyncs before every ack
+// (there batch stores several times as many events per second), else async.
+func (n NATS) EffectivePublishMode() string {
+	if n.PublishMode != "" {
+		return n.PublishMode
+	}
+	if n.URL == "" && n.Embedded.SyncInterval == "always" {
+		return PublishBatch
+	}
+	return PublishAsync
 }
 
 // TLS configures TLS towards the NATS server. Cert and Key are set together

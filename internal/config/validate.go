@@ -235,6 +235,11 @@ func (c *Config) checkNATS(k *checker) {
 	if (n.TLS.Cert == "") != (n.TLS.Key == "") {
 		k.add("nats.tls", "cert and key must be set together")
 	}
+	switch n.PublishMode {
+	case "", PublishAsync, PublishBatch:
+	default:
+		k.add("nats.publish_mode", "%q must be %q or %q", n.PublishMode, PublishAsync, PublishBatch)
+	}
 	switch {
 	case n.PublishTimeout <= 0:
 		k.add("nats.publish_timeout", "must be > 0 (got %s)", n.PublishTimeout)
