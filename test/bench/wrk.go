@@ -301,8 +301,10 @@ func measureWrk(ctx context.Context, t *target, ns *child, conns int, s *wrkSet,
 		sent += res.pos[k]
 	}
 	// Requests known stored: every request answered, all 2xx, in both runs; then in each thread all
-	// but the last perThread taken (possibly in flight when wrk stopped) and the first of each run
-	// (wrk may take one request to check the script, and not send it).
+	// but the last perThread taken (possibly in flight when wrk stopped) and the first of each run:
+	// wrk calls request() of its first thread once before the run to check the script, and does not
+	// send that request (wg/wrk src/wrk.c, main: script_verify_request(t->L) when i == 0; read in
+	// copies of the source, THIRD-PARTY, and seen in TestWrkSendsEachRequestOnce).
 	var redeliver []*signedRequest
 	if warm.status+warm.errs()+res.status+res.errs() == 0 {
 		for k := range s.threads {
