@@ -112,8 +112,8 @@ func TestRefusedBatchConfigSaysWhy(t *testing.T) {
 // TestCPUPerStoredEvent: CPU per stored event counts the nats-server's CPU for a target that stores
 // on it and not for one with its own server, and is unknown for one that stores nothing.
 func TestCPUPerStoredEvent(t *testing.T) {
-	a := snapshot{target: time.Second, nats: 2 * time.Second, stored: 100}
-	b := snapshot{target: 3 * time.Second, nats: 3 * time.Second, stored: 1100}
+	q0 := snapshot{target: time.Second, nats: 2 * time.Second, stored: 100}
+	q1 := snapshot{target: 3 * time.Second, nats: 3 * time.Second, stored: 1100}
 	for _, tc := range []struct {
 		t    target
 		want float64
@@ -123,7 +123,8 @@ func TestCPUPerStoredEvent(t *testing.T) {
 		{target{}, -1},                            // ceiling
 	} {
 		var c cell
-		c.fill(&tc.t, a, b, 1500)
+		c.fill(&tc.t, q0, q1, 1500)
+		c.perStored(&tc.t, q0, q1)
 		if c.cpuPerStored != tc.want || c.targetCPU != 2e6/1500.0 {
 			t.Errorf("%+v: CPU per stored %v, want %v; target CPU per request %v", tc.t, c.cpuPerStored, tc.want, c.targetCPU)
 		}

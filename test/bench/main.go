@@ -352,8 +352,8 @@ func runCells(ctx context.Context, rep *report, ts []*target, ns *child, dir str
 			return fmt.Errorf("%s at %d connections (%s, run %d): %w", t.name, conns, lg, run, err)
 		}
 		cell.run, cell.loadgen = run, lg
-		log.Printf("%-15s %3d conns %-3s run %d: %7.0f req/s  p50 %-8s p99 %-8s p99.9 %-8s target %5.1f µs/req  nats %5.1f µs/req  CPU/stored %s  allocs %5.1f/req  non2xx %d errors %d",
-			t.name, conns, lg, run, cell.rps, cell.p50, cell.p99, cell.p999, cell.targetCPU, cell.natsCPU, perStored(cell), cell.allocs, cell.non2xx, cell.errors)
+		log.Printf("%-15s %3d conns %-3s run %d: %7.0f req/s  p50 %-8s p99 %-8s p99.9 %-8s target %5.1f µs/req  nats %5.1f µs/req  CPU/stored %s  caught up in %s  allocs %5.1f/req  non2xx %d errors %d",
+			t.name, conns, lg, run, cell.rps, cell.p50, cell.p99, cell.p999, cell.targetCPU, cell.natsCPU, perStored(cell), cell.drained.Round(time.Millisecond), cell.allocs, cell.non2xx, cell.errors)
 		rep.cells = append(rep.cells, cell)
 	}
 	return nil

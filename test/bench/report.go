@@ -41,17 +41,18 @@ func (r *report) markdown() string {
 
 	b.WriteString("### HTTP targets, closed loop\n\n")
 	b.WriteString("CPU columns are µs of CPU time per answered request, for the target process, the nats-server process and the load generator; " +
-		"CPU/stored is µs of CPU of the target and the nats-server it stores on (the embedded target: its own process only) per event its stream gained in the window; " +
+		"CPU/stored is µs of CPU of the target and the nats-server it stores on (the embedded target: its own process only) per event stored, " +
+		"counted from quiet to quiet: from before the warm-up to when every consumer of the target's stream (avatarbus's indexer) has caught up, which took the catch-up time after the load stopped; " +
 		"allocs are heap allocations per request in the target process.\n\n")
-	b.WriteString("| conns | load gen | run | target | req/s | p50 ms | p99 ms | p99.9 ms | target CPU | nats-server CPU | CPU/stored event | load gen CPU | allocs/req | not 2xx |\n")
-	b.WriteString("|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| conns | load gen | run | target | req/s | p50 ms | p99 ms | p99.9 ms | target CPU | nats-server CPU | CPU/stored event | catch-up s | load gen CPU | allocs/req | not 2xx |\n")
+	b.WriteString("|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range r.cells {
 		allocs := "–"
 		if c.allocs >= 0 {
 			allocs = fmt.Sprintf("%.1f", c.allocs)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %d | %s | %.0f | %s | %s | %s | %.1f | %.1f | %s | %.1f | %s | %d |\n",
-			c.conns, c.loadgen, c.run, label(c.target), c.rps, ms(c.p50), ms(c.p99), ms(c.p999), c.targetCPU, c.natsCPU, perStored(c), c.loadCPU, allocs, c.non2xx+c.errors)
+		fmt.Fprintf(&b, "| %d | %s | %d | %s | %.0f | %s | %s | %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %d |\n",
+			c.conns, c.loadgen, c.run, label(c.target), c.rps, ms(c.p50), ms(c.p99), ms(c.p999), c.targetCPU, c.natsCPU, perStored(c), c.drained.Seconds(), c.loadCPU, allocs, c.non2xx+c.errors)
 	}
 	b.WriteString("\nAfter every cell of a storing target the harness checked that its stream held an event for each 2xx answer and no more than one per request sent, and, for avatarbus, that about 50 of the requests known stored, sent again, were answered 2xx with `\"duplicate\":true` and added nothing; a failed check ends the run.\n")
 	r.ratios(&b)

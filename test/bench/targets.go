@@ -252,12 +252,13 @@ type cell struct {
 	firstErr         string
 	rps              float64
 	p50, p99, p999   time.Duration
-	targetCPU        float64 // µs of the target process's CPU per request
-	natsCPU          float64 // µs of nats-server's CPU per request
-	loadCPU          float64 // µs of the load generator's CPU per request
-	allocs           float64 // heap allocations per request in the target process
-	stored           int64   // events the target's stream gained in the window; -1: stores nothing
-	cpuPerStored     float64 // µs of CPU (target + the nats-server it stores on) per stored event; -1: none
+	targetCPU        float64       // µs of the target process's CPU per request
+	natsCPU          float64       // µs of nats-server's CPU per request
+	loadCPU          float64       // µs of the load generator's CPU per request
+	allocs           float64       // heap allocations per request in the target process
+	stored           int64         // events the target's stream gained in the window; -1: stores nothing
+	cpuPerStored     float64       // µs of CPU (target + the nats-server it stores on) per stored event, quiet to quiet; -1: none
+	drained          time.Duration // how long the target's consumers took to catch up after the load
 }
 
 // noMallocs marks an allocation count the target did not report.
@@ -294,12 +295,21 @@ func measure(ctx context.Context, t *target, ns *child, conns int, reqs []signed
 		snapErr = errors.Join(snapErr, err)
 		snaps = append(snaps, s)
 	}
+	q0, err := t.quiet(ctx, ns)
+	if err != nil {
+		return cell{}, err
+	}
 	res, err := closedLoop(t.url, conns, reqs, o.warmup, o.duration, edge)
 	if err != nil {
 		return cell{}, err
 	}
 	if snapErr != nil {
 		return cell{}, snapErr
+	}
+	drainStart := time.Now()
+	q1, err := t.quiet(ctx, ns)
+	if err != nil {
+		return cell{}, err
 	}
 	var redeliver []*signedRequest
 	if res.Total2xx == res.Sent { // every request sent was answered 2xx, so each is stored
@@ -313,15 +323,16 @@ func measure(ctx context.Context, t *target, ns *child, conns int, reqs []signed
 	c := cell{target: t.name, conns: conns, requests: res.Requests, non2xx: res.Non2xx, errors: res.Errors,
 		firstErr: res.FirstErr, rps: res.RPS(), p50: res.Percentile(0.50), p99: res.Percentile(0.99), p999: res.Percentile(0.999)}
 	c.fill(t, snaps[0], snaps[1], float64(res.Requests))
+	c.perStored(t, q0, q1)
+	c.drained = time.Since(drainStart)
 	if c.non2xx+c.errors > 0 {
 		log.Printf("%s at %d connections: %d non-2xx, %d errors, first: %s", t.name, conns, c.non2xx, c.errors, c.firstErr)
 	}
 	return c, nil
 }
 
-// fill sets the cell's per-request figures (n requests answered in the window) and its CPU per
-// stored event from the snapshots at the window's edges. The nats-server's CPU counts for the
-// targets that store on it; the embedded target's server is in its own process.
+// fill sets the cell's per-request figures (n requests answered in the window) and the events
+// stored in the window from the snapshots at the window's edges.
 func (c *cell) fill(t *target, a, b snapshot, n float64) {
 	c.allocs, c.stored, c.cpuPerStored = -1, -1, -1
 	if n > 0 {
@@ -336,13 +347,70 @@ func (c *cell) fill(t *target, a, b snapshot, n float64) {
 		return
 	}
 	c.stored = int64(b.stored) - int64(a.stored)
-	if c.stored > 0 {
-		cpu := b.target - a.target
-		if t.shared {
-			cpu += b.nats - a.nats
-		}
-		c.cpuPerStored = float64(cpu.Microseconds()) / float64(c.stored)
+}
+
+// perStored sets the cell's CPU per stored event from snapshots taken while the target was quiet
+// before and after the cell (warm-up and stragglers included): all the CPU the cell's events cost,
+// including work that lags behind the answers (avatarbus's indexer reads every event back), over
+// all the events stored. The nats-server's CPU counts for the targets that store on it; the
+// embedded target's server is in its own process.
+func (c *cell) perStored(t *target, q0, q1 snapshot) {
+	c.cpuPerStored = -1
+	if t.stream == "" || q1.stored <= q0.stored {
+		return
 	}
+	cpu := q1.target - q0.target
+	if t.shared {
+		cpu += q1.nats - q0.nats
+	}
+	c.cpuPerStored = float64(cpu.Microseconds()) / float64(q1.stored-q0.stored)
+}
+
+// drainTimeout bounds the wait for a target's consumers to catch up after a cell.
+const drainTimeout = 2 * time.Minute
+
+// quiet waits until every consumer of the target's stream has caught up (nothing pending, nothing
+// awaiting an ack: avatarbus's indexer reads each event after it is answered, so its work, and
+// nats-server's, goes on after the load stops) and then snapshots the counters. Waiting keeps one
+// target's lagging work out of the next target's figures.
+func (t *target) quiet(ctx context.Context, ns *child) (snapshot, error) {
+	if t.stream != "" {
+		deadline := time.Now().Add(drainTimeout)
+		for {
+			busy, err := t.consumersBusy(ctx)
+			if err != nil {
+				return snapshot{}, err
+			}
+			if busy == "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				return snapshot{}, fmt.Errorf("%s: consumers of %s did not catch up in %s: %s", t.name, t.stream, drainTimeout, busy)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return take(ctx, t, ns)
+}
+
+// consumersBusy describes the consumers of the target's stream that have events pending or
+// awaiting an ack, "" when none has.
+func (t *target) consumersBusy(ctx context.Context) (string, error) {
+	s, err := t.js.Stream(ctx, t.stream)
+	if err != nil {
+		return "", fmt.Errorf("stream %s: %w", t.stream, err)
+	}
+	l := s.ListConsumers(ctx)
+	var busy []string
+	for ci := range l.Info() {
+		if ci.NumPending > 0 || ci.NumAckPending > 0 {
+			busy = append(busy, fmt.Sprintf("%s %d pending %d unacked", ci.Name, ci.NumPending, ci.NumAckPending))
+		}
+	}
+	if err := l.Err(); err != nil {
+		return "", fmt.Errorf("consumers of %s: %w", t.stream, err)
+	}
+	return strings.Join(busy, ", "), nil
 }
 
 // checkStored holds a storing target to its word after a cell: its stream (purged before the cell)

@@ -272,10 +272,13 @@ func measureWrk(ctx context.Context, t *target, ns *child, conns int, s *wrkSet,
 		log.Printf("wrk opens %d connections per thread: %d in all, not %d", conns/s.threads, conns/s.threads*s.threads, conns)
 	}
 	perThread := conns / s.threads
+	q0, err := t.quiet(ctx, ns)
+	if err != nil {
+		return cell{}, err
+	}
 	starts := make([]int, s.threads)
 	var warm wrkResult
 	if o.warmup > 0 {
-		var err error
 		if warm, err = s.runWrk(ctx, t.name+"-warmup", t.url, conns, o.warmup, starts); err != nil {
 			return cell{}, err
 		}
@@ -290,6 +293,11 @@ func measureWrk(ctx context.Context, t *target, ns *child, conns int, s *wrkSet,
 		return cell{}, err
 	}
 	b, err := take(ctx, t, ns)
+	if err != nil {
+		return cell{}, err
+	}
+	drainStart := time.Now()
+	q1, err := t.quiet(ctx, ns)
 	if err != nil {
 		return cell{}, err
 	}
@@ -326,6 +334,8 @@ func measureWrk(ctx context.Context, t *target, ns *child, conns int, s *wrkSet,
 	}
 	b.self = a.self + res.cpu // the load generator is wrk, not this process
 	c.fill(t, a, b, float64(res.requests))
+	c.perStored(t, q0, q1)
+	c.drained = time.Since(drainStart)
 	if c.non2xx+c.errors > 0 {
 		c.firstErr = fmt.Sprintf("wrk: %d status ≥ 400, %d connect, %d read, %d write, %d timeout errors", res.status, res.connect, res.read, res.write, res.timeout)
 		log.Printf("%s at %d connections: %s", t.name, conns, c.firstErr)
