@@ -6,15 +6,17 @@
 //	go run ./test/bench -sync always -targets baseline,avatarbus,avatarbus-batch,embedded -conns 64,256 -runs 3
 //
 // It builds and starts, as separate processes: nats-server (JetStream, file storage, default
-// settings or, with -sync always, an fsync before every ack), (a) test/bench/baseline (Echo → synchronous js.Publish of the raw body → 200), (b) the real
-// `avatarbus serve` with a Standard Webhooks source (verification and normalization on), and (c)
-// test/bench/ceiling (Echo reading the body, storing nothing). Each target publishes into a stream of its
-// own. A closed-loop load generator in this process sends pre-signed ~1 KiB Standard Webhooks
-// requests with unique webhook-ids over keep-alive connections, one http.Client per connection, at
-// each connection count in turn, the targets interleaved; with -loadgen wrk (or both) wrk sends the
-// same kind of requests from a file through a generated Lua script (wrk.go). Then (d) `nats bench js pub sync|async`
-// measures the broker alone, and an open-loop run at a fixed rate measures the latency from POST to
-// a durable consumer receiving the event.
+// settings, or with -sync always an fsync before every ack), (a) test/bench/baseline (Echo →
+// synchronous js.Publish of the raw body → 200), (b) the real `avatarbus serve` with a Standard
+// Webhooks source (verification and normalization on; avatarbus-batch: the same in publish_mode
+// batch), and (c) test/bench/ceiling (Echo reading the body, storing nothing). Each target
+// publishes into a stream of its own. A closed-loop load generator in this process sends
+// pre-signed ~1 KiB Standard Webhooks requests with unique webhook-ids over keep-alive
+// connections, one http.Client per connection, at each connection count in turn, the targets
+// interleaved; with -loadgen wrk (or both) wrk sends such requests from files through a generated
+// Lua script (wrk.go). Then (d) `nats bench js pub sync|async` measures the broker alone, and an
+// open-loop run at a fixed rate measures the latency from POST to a durable consumer receiving
+// the event.
 package main
 
 import (
