@@ -340,3 +340,25 @@ func TestWrkSendsEachRequestOnce(t *testing.T) {
 		}
 	}
 }
+
+func TestIssue17Flags(t *testing.T) {
+	wrkOrSkip(t)
+	for _, tc := range []struct {
+		sync, loadgen string
+		runs          int
+		want          string // the load generators, or "error"
+	}{
+		{"default", "go", 1, "go"},
+		{"always", "both", 3, "go,wrk"},
+		{"always", "wrk", 1, "wrk"},
+		{"sometimes", "go", 1, "error"},
+		{"always", "ab", 1, "error"},
+		{"always", "go", 0, "error"},
+	} {
+		o := options{sync: tc.sync, runs: tc.runs, wrkThreads: 2}
+		got, err := parseIssue17Flags(&o, tc.loadgen)
+		if s := strings.Join(got, ","); (err != nil) != (tc.want == "error") || (err == nil && s != tc.want) {
+			t.Errorf("-sync %s -loadgen %s -runs %d: %v, %v; want %s", tc.sync, tc.loadgen, tc.runs, got, err, tc.want)
+		}
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -309,13 +310,21 @@ func parseIssue17Flags(o *options, loadgen string) ([]string, error) {
 	if o.runs < 1 || o.wrkThreads < 1 {
 		return nil, errors.New("-runs and -wrk-threads must be at least 1")
 	}
+	var loadgens []string
 	switch loadgen {
 	case "go", "wrk":
-		return []string{loadgen}, nil
+		loadgens = []string{loadgen}
 	case "both":
-		return []string{"go", "wrk"}, nil
+		loadgens = []string{"go", "wrk"}
+	default:
+		return nil, fmt.Errorf("-loadgen %q: want go, wrk or both", loadgen)
 	}
-	return nil, fmt.Errorf("-loadgen %q: want go, wrk or both", loadgen)
+	if slices.Contains(loadgens, "wrk") {
+		if _, err := wrkBinary(); err != nil { // before a long run, not after it
+			return nil, err
+		}
+	}
+	return loadgens, nil
 }
 
 // runCells measures every target at conns connections with load generator lg, for run number run:
