@@ -118,7 +118,7 @@ func perStored(c cell) string {
 
 func brokerLabel(sync string) string {
 	if sync == "always" {
-		return "nats-server with `jetstream { sync_interval: always }` (fsync before every ack); the embedded target with `nats.embedded.sync_interval: always`"
+		return "nats-server with `jetstream { sync_interval: always }` (fsync before every ack); the embedded target with `nats.embedded.sync_interval: always` (batch mode by default where avatarbus has it)"
 	}
 	return "nats-server with default settings (fsync every 2 min); the embedded target with avatarbus's default `nats.embedded.sync_interval: 1s`"
 }
