@@ -31,16 +31,17 @@ const (
 
 // target is one HTTP server under load.
 type target struct {
-	name    string
-	url     string // the webhook endpoint
-	proc    *child
-	stream  string              // "" when the target stores nothing
-	js      jetstream.JetStream // where stream is: the shared server, or the embedded target's own
-	nc      *nats.Conn          // the harness's connection to an embedded target's server
-	shared  bool                // stores on the shared nats-server, whose CPU counts for it
-	dedup   bool                // avatarbus: a request sent again is answered as a duplicate
-	mallocs func() (uint64, error)
-	admin   string // avatarbus admin address
+	name         string
+	url          string // the webhook endpoint
+	proc         *child
+	stream       string              // "" when the target stores nothing
+	js           jetstream.JetStream // where stream is: the shared server, or the embedded target's own
+	nc           *nats.Conn          // the harness's connection to an embedded target's server
+	embeddedAddr string              // that server's client address
+	shared       bool                // stores on the shared nats-server, whose CPU counts for it
+	dedup        bool                // avatarbus: a request sent again is answered as a duplicate
+	mallocs      func() (uint64, error)
+	admin        string // avatarbus admin address
 }
 
 // knownTargets are the names -targets accepts.
@@ -109,9 +110,7 @@ func startTarget(ctx context.Context, name, dir string, bins map[string]string, 
 		t.admin = side
 		t.proc, err = startChild(dir, name, bins["avatarbus"], "serve", "--config", cfg)
 		t.mallocs = func() (uint64, error) { return mallocsPrometheus("http://" + side + "/metrics") }
-		if err == nil && embeddedAddr != "" {
-			err = t.connectEmbedded(wctx, embeddedAddr)
-		}
+		t.embeddedAddr = embeddedAddr
 	default:
 		return nil, fmt.Errorf("%w %q (known: %s)", errNoTarget, name, knownTargets)
 	}
@@ -122,6 +121,12 @@ func startTarget(ctx context.Context, name, dir string, bins map[string]string, 
 	if err := t.waitReady(wctx, addr, side); err != nil {
 		t.stop()
 		return nil, err
+	}
+	if t.embeddedAddr != "" { // ready: its server listens
+		if err := t.connectEmbedded(wctx, t.embeddedAddr); err != nil {
+			t.stop()
+			return nil, err
+		}
 	}
 	return t, nil
 }
