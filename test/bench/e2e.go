@@ -25,23 +25,23 @@ type e2eResult struct {
 // endToEnd posts o.e2eRate requests a second to avatarbus for o.e2eDuration (open loop: each
 // request leaves at its scheduled time, whatever the answers) while a durable pull consumer on its
 // stream receives the events; a receipt is matched to its POST by the event id (Nats-Msg-Id).
-func endToEnd(ctx context.Context, t *target, js jetstream.JetStream, o options) (*e2eResult, error) {
+func endToEnd(ctx context.Context, t *target, o options) (*e2eResult, error) {
 	total := o.e2eRate * int(o.e2eDuration/time.Second)
 	reqs, err := presign("e2e", total, o.size, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	if err := t.purge(ctx, js); err != nil {
+	if err := t.purge(ctx); err != nil {
 		return nil, err
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, t.stream, jetstream.ConsumerConfig{
+	cons, err := t.js.CreateOrUpdateConsumer(ctx, t.stream, jetstream.ConsumerConfig{
 		Durable: "bench-e2e", FilterSubject: avatarbusPrefix + ".>",
 		DeliverPolicy: jetstream.DeliverNewPolicy, AckPolicy: jetstream.AckExplicitPolicy,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer: %w", err)
 	}
-	defer func() { _ = js.DeleteConsumer(context.Background(), t.stream, "bench-e2e") }()
+	defer func() { _ = t.js.DeleteConsumer(context.Background(), t.stream, "bench-e2e") }()
 
 	sentAt := make([]time.Time, total) // written by the sender of request i before it posts
 	recvAt := make([]time.Time, total) // written by the consumer callback

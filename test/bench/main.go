@@ -1,18 +1,22 @@
 // Command bench measures avatarbus side by side with the webhook bridge a user would write by hand,
 // in one run, on one machine, against one nats-server process (see BENCHMARKS.md):
 //
-//	go run ./bench                       # full run, a markdown report on stdout
-//	go run ./bench -duration 3s -conns 1,64 -e2e=false -broker=false   # a quick look
+//	go run ./test/bench                       # full run, a markdown report on stdout
+//	go run ./test/bench -duration 3s -conns 1,64 -e2e=false -broker=false   # a quick look
+//	go run ./test/bench -sync always -targets baseline,avatarbus,avatarbus-batch,embedded -conns 64,256 -runs 3
 //
 // It builds and starts, as separate processes: nats-server (JetStream, file storage, default
-// settings), (a) bench/baseline (Echo → synchronous js.Publish of the raw body → 200), (b) the real
-// `avatarbus serve` with a Standard Webhooks source (verification and normalization on), and (c)
-// bench/ceiling (Echo reading the body, storing nothing). Each target publishes into a stream of its
-// own. A closed-loop load generator in this process sends pre-signed ~1 KiB Standard Webhooks
-// requests with unique webhook-ids over keep-alive connections, one http.Client per connection, at
-// each connection count in turn, the targets interleaved. Then (d) `nats bench js pub sync|async`
-// measures the broker alone, and an open-loop run at a fixed rate measures the latency from POST to
-// a durable consumer receiving the event.
+// settings, or with -sync always an fsync before every ack), (a) test/bench/baseline (Echo →
+// synchronous js.Publish of the raw body → 200), (b) the real `avatarbus serve` with a Standard
+// Webhooks source (verification and normalization on; avatarbus-batch: the same in publish_mode
+// batch), and (c) test/bench/ceiling (Echo reading the body, storing nothing). Each target
+// publishes into a stream of its own. A closed-loop load generator in this process sends
+// pre-signed ~1 KiB Standard Webhooks requests with unique webhook-ids over keep-alive
+// connections, one http.Client per connection, at each connection count in turn, the targets
+// interleaved; with -loadgen wrk (or both) wrk sends such requests from files through a generated
+// Lua script (wrk.go). Then (d) `nats bench js pub sync|async` measures the broker alone, and an
+// open-loop run at a fixed rate measures the latency from POST to a durable consumer receiving
+// the event.
 package main
 
 import (
@@ -25,6 +29,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +52,12 @@ type options struct {
 	workdir          string
 	keep             bool
 	out              string
+
+	// Issue 17: the broker's fsync policy, the load generators, and repeated interleaved runs.
+	sync       string   // "default" or "always"
+	loadgens   []string // "go", "wrk"
+	runs       int
+	wrkThreads int
 }
 
 func main() {
@@ -67,12 +78,21 @@ func main() {
 	flag.StringVar(&o.workdir, "workdir", "", "where binaries, stores and logs go (default: a temporary directory)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the workdir")
 	flag.StringVar(&o.out, "out", "", "also write the report to this file")
+	// Issue 17 flags.
+	var loadgen string
+	flag.StringVar(&o.sync, "sync", "default", "nats-server fsync policy: default (every 2 min) or always (fsync before every ack; embedded gets nats.embedded.sync_interval: always)")
+	flag.StringVar(&loadgen, "loadgen", "go", "load generator: go (closed loop in this process), wrk, or both")
+	flag.IntVar(&o.runs, "runs", 1, "interleaved runs of every cell; the ratios table shows each run")
+	flag.IntVar(&o.wrkThreads, "wrk-threads", 2, "wrk threads (capped at the connection count)")
 	flag.Parse()
 	var err error
 	if o.conns, err = parseInts(conns); err != nil {
 		log.Fatalf("-conns: %v", err)
 	}
 	o.targets = strings.Split(targets, ",")
+	if o.loadgens, err = parseIssue17Flags(&o, loadgen); err != nil {
+		log.Fatal(err)
+	}
 	if err := run(o); err != nil {
 		log.Fatal(err)
 	}
@@ -122,7 +142,7 @@ func run(o options) error {
 		return err
 	}
 	host, port, _ := strings.Cut(natsAddr, ":")
-	ns, err := startChild(dir, "nats-server", bins["nats-server"], "-a", host, "-p", port, "-js", "-sd", filepath.Join(dir, "jetstream"), "-n", "bench")
+	ns, err := startNATSServer(dir, bins["nats-server"], host, port, o.sync)
 	if err != nil {
 		return err
 	}
@@ -147,11 +167,11 @@ func run(o options) error {
 	var ts []*target
 	defer func() {
 		for _, t := range ts {
-			t.proc.stop()
+			t.stop()
 		}
 	}()
 	for _, name := range o.targets {
-		t, err := startTarget(ctx, name, dir, bins, natsURL, js)
+		t, err := startTarget(ctx, name, dir, bins, natsURL, js, o.sync)
 		if err != nil {
 			return err
 		}
@@ -164,30 +184,13 @@ func run(o options) error {
 		rep.machine += ", " + strings.TrimSpace(string(out))
 	}
 	for _, c := range o.conns {
-		count := o.maxRate * int((o.warmup+o.duration)/time.Second+1)
-		if c == 1 {
-			count /= 4 // one connection is latency-bound far below max-rate
-		}
-		log.Printf("presigning %d requests for %d connections", count, c)
-		reqs, err := presign(fmt.Sprintf("c%d", c), count, o.size, time.Now())
-		if err != nil {
-			return err
-		}
-		runtime.GC()
-		for _, t := range ts {
-			if err := t.purge(ctx, js); err != nil {
-				return err
+		for run := 1; run <= o.runs; run++ {
+			for _, lg := range o.loadgens {
+				if err := runCells(ctx, rep, ts, ns, dir, c, run, lg, o); err != nil {
+					return err
+				}
 			}
-			cell, err := measure(ctx, t, js, ns, c, reqs, o)
-			if err != nil {
-				return fmt.Errorf("%s at %d connections: %w", t.name, c, err)
-			}
-			log.Printf("%-9s %3d conns: %7.0f req/s  p50 %-8s p99 %-8s p99.9 %-8s target %5.1f µs/req  nats %5.1f µs/req  allocs %5.1f/req  non2xx %d errors %d",
-				t.name, c, cell.rps, cell.p50, cell.p99, cell.p999, cell.targetCPU, cell.natsCPU, cell.allocs, cell.non2xx, cell.errors)
-			rep.cells = append(rep.cells, cell)
 		}
-		reqs = nil
-		runtime.GC()
 	}
 
 	if o.broker {
@@ -200,7 +203,7 @@ func run(o options) error {
 			if t.name != "avatarbus" {
 				continue
 			}
-			if rep.e2e, err = endToEnd(ctx, t, js, o); err != nil {
+			if rep.e2e, err = endToEnd(ctx, t, o); err != nil {
 				return fmt.Errorf("end to end: %w", err)
 			}
 		}
@@ -223,8 +226,8 @@ func build(dir string) (map[string]string, error) {
 	for name, pkg := range map[string]string{
 		"nats-server": "github.com/nats-io/nats-server/v2",
 		"avatarbus":   "./cmd/avatarbus",
-		"baseline":    "./bench/baseline",
-		"ceiling":     "./bench/ceiling",
+		"baseline":    "./test/bench/baseline",
+		"ceiling":     "./test/bench/ceiling",
 	} {
 		out := filepath.Join(dir, name)
 		log.Printf("building %s", pkg)
@@ -298,3 +301,71 @@ func machine() string {
 }
 
 var errNoTarget = errors.New("unknown target")
+
+// parseIssue17Flags checks -sync, -runs and -wrk-threads and returns the load generators of -loadgen.
+func parseIssue17Flags(o *options, loadgen string) ([]string, error) {
+	if o.sync != "default" && o.sync != "always" {
+		return nil, fmt.Errorf("-sync %q: want default or always", o.sync)
+	}
+	if o.runs < 1 || o.wrkThreads < 1 {
+		return nil, errors.New("-runs and -wrk-threads must be at least 1")
+	}
+	var loadgens []string
+	switch loadgen {
+	case "go", "wrk":
+		loadgens = []string{loadgen}
+	case "both":
+		loadgens = []string{"go", "wrk"}
+	default:
+		return nil, fmt.Errorf("-loadgen %q: want go, wrk or both", loadgen)
+	}
+	if slices.Contains(loadgens, "wrk") {
+		if _, err := wrkBinary(); err != nil { // before a long run, not after it
+			return nil, err
+		}
+	}
+	return loadgens, nil
+}
+
+// runCells measures every target at conns connections with load generator lg, for run number run:
+// one set of pre-signed requests (ids unique to this run, generator and connection count, so no
+// request of one cell is a duplicate in another), the targets one after the other.
+func runCells(ctx context.Context, rep *report, ts []*target, ns *child, dir string, conns, run int, lg string, o options) error {
+	count := o.maxRate * int((o.warmup+o.duration)/time.Second+1)
+	if conns == 1 {
+		count /= 4 // one connection is latency-bound far below max-rate
+	}
+	prefix := fmt.Sprintf("r%d%s%d", run, lg, conns)
+	log.Printf("presigning %d requests for %d connections (%s, run %d)", count, conns, lg, run)
+	reqs, err := presign(prefix, count, o.size, time.Now())
+	if err != nil {
+		return err
+	}
+	var set *wrkSet
+	if lg == "wrk" {
+		if set, err = writeWrkSet(dir, prefix, reqs, min(o.wrkThreads, conns)); err != nil {
+			return err
+		}
+		defer set.remove()
+	}
+	runtime.GC()
+	for _, t := range ts {
+		if err := t.purge(ctx); err != nil {
+			return err
+		}
+		var cell cell
+		if set != nil {
+			cell, err = measureWrk(ctx, t, ns, conns, set, o)
+		} else {
+			cell, err = measure(ctx, t, ns, conns, reqs, o)
+		}
+		if err != nil {
+			return fmt.Errorf("%s at %d connections (%s, run %d): %w", t.name, conns, lg, run, err)
+		}
+		cell.run, cell.loadgen = run, lg
+		log.Printf("%-15s %3d conns %-3s run %d: %7.0f req/s  p50 %-8s p99 %-8s p99.9 %-8s target %5.1f µs/req  nats %5.1f µs/req  CPU/stored %s  caught up in %s  allocs %5.1f/req  non2xx %d errors %d",
+			t.name, conns, lg, run, cell.rps, cell.p50, cell.p99, cell.p999, cell.targetCPU, cell.natsCPU, perStored(cell), cell.drained.Round(time.Millisecond), cell.allocs, cell.non2xx, cell.errors)
+		rep.cells = append(rep.cells, cell)
+	}
+	return nil
+}

@@ -17,9 +17,9 @@ type report struct {
 	e2e               *e2eResult
 }
 
-func (r *report) find(target string, conns int) *cell {
+func (r *report) find(target string, conns, run int, loadgen string) *cell {
 	for i := range r.cells {
-		if r.cells[i].target == target && r.cells[i].conns == conns {
+		if c := &r.cells[i]; c.target == target && c.conns == conns && c.run == run && c.loadgen == loadgen {
 			return &r.cells[i]
 		}
 	}
@@ -33,42 +33,29 @@ func (r *report) markdown() string {
 	o := r.opts
 	fmt.Fprintf(&b, "## Run of %s UTC\n\n", r.started.UTC().Format("2006-01-02 15:04"))
 	fmt.Fprintf(&b, "- machine: %s\n", r.machine)
-	fmt.Fprintf(&b, "- command: `go run ./bench %s` (%s in all)\n", strings.Join(os.Args[1:], " "), r.finished.Sub(r.started).Round(time.Second))
-	fmt.Fprintf(&b, "- each cell: %s warm-up, %s measured; %d-byte signed Standard Webhooks bodies, unique webhook-ids, keep-alive; targets interleaved per connection count\n\n",
+	fmt.Fprintf(&b, "- command: `go run ./test/bench %s` (%s in all)\n", strings.Join(os.Args[1:], " "), r.finished.Sub(r.started).Round(time.Second))
+	fmt.Fprintf(&b, "- broker: %s\n", brokerLabel(o.sync))
+	fmt.Fprintf(&b, "- load generators: %s; %d interleaved run(s) of every cell\n", loadgenLabel(o), o.runs)
+	fmt.Fprintf(&b, "- each cell: %s warm-up, %s measured; %d-byte signed Standard Webhooks bodies, unique webhook-ids, keep-alive; targets interleaved per connection count, run and load generator\n\n",
 		o.warmup, o.duration, o.size)
 
 	b.WriteString("### HTTP targets, closed loop\n\n")
-	b.WriteString("CPU columns are µs of CPU time per answered request, for the target process, the nats-server process and the load generator; allocs are heap allocations per request in the target process.\n\n")
-	b.WriteString("| conns | target | req/s | p50 ms | p99 ms | p99.9 ms | target CPU | nats-server CPU | load gen CPU | allocs/req | not 2xx |\n")
-	b.WriteString("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("CPU columns are µs of CPU time per answered request, for the target process, the nats-server process and the load generator; " +
+		"CPU/stored is µs of CPU of the target and the nats-server it stores on (the embedded target: its own process only) per event stored, " +
+		"counted from quiet to quiet: from before the warm-up to when every consumer of the target's stream (avatarbus's indexer) has caught up, which took the catch-up time after the load stopped; " +
+		"allocs are heap allocations per request in the target process.\n\n")
+	b.WriteString("| conns | load gen | run | target | req/s | p50 ms | p99 ms | p99.9 ms | target CPU | nats-server CPU | CPU/stored event | catch-up s | load gen CPU | allocs/req | not 2xx |\n")
+	b.WriteString("|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range r.cells {
 		allocs := "–"
 		if c.allocs >= 0 {
 			allocs = fmt.Sprintf("%.1f", c.allocs)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %.0f | %s | %s | %s | %.1f | %.1f | %.1f | %s | %d |\n",
-			c.conns, label(c.target), c.rps, ms(c.p50), ms(c.p99), ms(c.p999), c.targetCPU, c.natsCPU, c.loadCPU, allocs, c.non2xx+c.errors)
+		fmt.Fprintf(&b, "| %d | %s | %d | %s | %.0f | %s | %s | %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %d |\n",
+			c.conns, c.loadgen, c.run, label(c.target), c.rps, ms(c.p50), ms(c.p99), ms(c.p999), c.targetCPU, c.natsCPU, perStored(c), c.drained.Seconds(), c.loadCPU, allocs, c.non2xx+c.errors)
 	}
-	b.WriteString("\nAfter every cell of a storing target the harness checked that its stream held an event for each 2xx answer, and, for avatarbus, that about 50 of the requests sent again were answered 2xx with `\"duplicate\":true` and added nothing; a failed check ends the run.\n")
-	b.WriteString("\n### Ratios\n\n")
-	b.WriteString("| conns | b/a req/s | b/a p99 | b/a CPU (target + nats-server) | b/c req/s |\n|---:|---:|---:|---:|---:|\n")
-	for _, n := range o.conns {
-		a, bb, c := r.find("baseline", n), r.find("avatarbus", n), r.find("ceiling", n)
-		if bb == nil {
-			continue
-		}
-		col := func(ok bool, v float64) string {
-			if !ok {
-				return "–"
-			}
-			return fmt.Sprintf("%.2f", v)
-		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", n,
-			col(a != nil && a.rps > 0, bb.rps/safe(a, func(c *cell) float64 { return c.rps })),
-			col(a != nil && a.p99 > 0, float64(bb.p99)/safe(a, func(c *cell) float64 { return float64(c.p99) })),
-			col(a != nil, (bb.targetCPU+bb.natsCPU)/safe(a, func(c *cell) float64 { return c.targetCPU + c.natsCPU })),
-			col(c != nil && c.rps > 0, bb.rps/safe(c, func(c *cell) float64 { return c.rps })))
-	}
+	b.WriteString("\nAfter every cell of a storing target the harness checked that its stream held an event for each 2xx answer and no more than one per request sent, and, for avatarbus, that about 50 of the requests known stored, sent again, were answered 2xx with `\"duplicate\":true` and added nothing; a failed check ends the run.\n")
+	r.ratios(&b)
 	if len(r.broker) > 0 {
 		b.WriteString("\n### (d) Broker alone: `nats bench js pub`, same nats-server, 1 KiB messages\n\n")
 		b.WriteString("| mode | clients | msgs | msgs/s | p99 (per op) | nats-server CPU µs/msg | nats CLI CPU µs/msg |\n|---|---:|---:|---:|---:|---:|---:|\n")
@@ -86,6 +73,67 @@ func (r *report) markdown() string {
 	}
 	b.WriteString("\n")
 	return b.String()
+}
+
+// ratios writes each avatarbus target against the baseline (and the HTTP ceiling) of the same
+// connection count, load generator and run.
+func (r *report) ratios(b *strings.Builder) {
+	o := r.opts
+	b.WriteString("\n### Ratios\n\n")
+	b.WriteString("Each avatarbus target divided by (a) baseline of the same connections, load generator and run: req/s (higher is better), p99 and CPU per stored event (lower is better); and its req/s divided by the HTTP ceiling's.\n\n")
+	b.WriteString("| conns | load gen | run | target | ÷ baseline req/s | ÷ baseline p99 | ÷ baseline CPU/stored event | ÷ ceiling req/s |\n|---:|---|---:|---|---:|---:|---:|---:|\n")
+	col := func(ok bool, v float64) string {
+		if !ok {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", v)
+	}
+	for _, n := range o.conns {
+		for _, lg := range o.loadgens {
+			for run := 1; run <= o.runs; run++ {
+				a, c := r.find("baseline", n, run, lg), r.find("ceiling", n, run, lg)
+				for _, name := range []string{"avatarbus", "avatarbus-batch", "embedded"} {
+					x := r.find(name, n, run, lg)
+					if x == nil {
+						continue
+					}
+					fmt.Fprintf(b, "| %d | %s | %d | %s | %s | %s | %s | %s |\n", n, lg, run, label(name),
+						col(a != nil && a.rps > 0, x.rps/safe(a, func(c *cell) float64 { return c.rps })),
+						col(a != nil && a.p99 > 0, float64(x.p99)/safe(a, func(c *cell) float64 { return float64(c.p99) })),
+						col(a != nil && a.cpuPerStored > 0 && x.cpuPerStored > 0, x.cpuPerStored/safe(a, func(c *cell) float64 { return c.cpuPerStored })),
+						col(c != nil && c.rps > 0, x.rps/safe(c, func(c *cell) float64 { return c.rps })))
+				}
+			}
+		}
+	}
+}
+
+// perStored formats a cell's CPU per stored event.
+func perStored(c cell) string {
+	if c.cpuPerStored < 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", c.cpuPerStored)
+}
+
+func brokerLabel(sync string) string {
+	if sync == "always" {
+		return "nats-server with `jetstream { sync_interval: always }` (fsync before every ack); the embedded target with `nats.embedded.sync_interval: always` (batch mode by default where avatarbus has it)"
+	}
+	return "nats-server with default settings (fsync every 2 min); the embedded target with avatarbus's default `nats.embedded.sync_interval: 1s`"
+}
+
+func loadgenLabel(o options) string {
+	var parts []string
+	for _, lg := range o.loadgens {
+		switch lg {
+		case "go":
+			parts = append(parts, "go (closed loop in the harness, one http.Client per connection)")
+		case "wrk":
+			parts = append(parts, fmt.Sprintf("wrk (%d threads, a Lua script sending pre-signed requests from files)", o.wrkThreads))
+		}
+	}
+	return strings.Join(parts, " and ")
 }
 
 func safe(c *cell, f func(*cell) float64) float64 {
@@ -106,6 +154,8 @@ func label(target string) string {
 		return "(b) avatarbus"
 	case "ceiling":
 		return "(c) HTTP ceiling"
+	case "avatarbus-batch":
+		return "avatarbus, publish_mode batch"
 	case "embedded":
 		return "avatarbus, embedded nats-server"
 	}
