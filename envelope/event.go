@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"time"
-	"unicode/utf8"
 )
 
 // SpecVersion is the CloudEvents version of every Event.
@@ -91,9 +90,9 @@ func SourceFor(platform string) string { return "/platforms/" + platform }
 // it is dropped, as any JSON reader would) when body is one valid JSON value in UTF-8, else a JSON
 // string holding the base64 of the bytes, so a payload that is not JSON is still carried whole.
 // json.Valid alone accepts invalid UTF-8 inside strings, which would make the published event
-// unreadable for strict consumers (RFC 8259 requires UTF-8).
+// unreadable for strict consumers (RFC 8259 requires UTF-8); validJSON checks both in one pass.
 func RawPayload(body []byte) json.RawMessage {
-	if json.Valid(body) && utf8.Valid(body) {
+	if validJSON(body) {
 		return json.RawMessage(bytes.Trim(body, " \t\r\n"))
 	}
 	b, _ := json.Marshal(body) // []byte marshals as a base64 string and cannot fail

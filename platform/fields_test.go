@@ -100,3 +100,31 @@ func TestParseBodyAgreesWithParseObject(t *testing.T) {
 		sameFields(t, in.Body, got, want)
 	}
 }
+
+// stringEndByBytes is valueEnd's former string scan, byte by byte: a backslash skips the next
+// byte, the first other quote ends the string.
+func stringEndByBytes(b []byte) int {
+	for j := 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// FuzzValueEndString: valueEnd finds the end of a string where the byte-by-byte scan does, on
+// any bytes (valid JSON or not).
+func FuzzValueEndString(f *testing.F) {
+	for _, s := range []string{`""`, `"a"`, `"\""`, `"\\"`, `"\\\""`, `"a\\\\"b"`, `"\`, `"\\`, `"abc`, `"x\y"`, `"\u0022"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		b := append([]byte{'"'}, s...)
+		if got, want := valueEnd(b, 0), stringEndByBytes(b); got != want {
+			t.Fatalf("valueEnd(%q) = %d, the byte scan says %d", b, got, want)
+		}
+	})
+}

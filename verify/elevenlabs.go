@@ -20,13 +20,13 @@ const (
 )
 
 type elevenLabs struct {
-	keys [][]byte
+	keys []*macKey
 	tol  time.Duration
 }
 
 func newElevenLabs(cfg Config) (Verifier, []error) {
 	return &elevenLabs{
-		keys: stringKeys(cfg.Secrets),
+		keys: newMACKeys(sha256.New, stringKeys(cfg.Secrets)),
 		tol:  tolerance(cfg, elDefaultTolerance),
 	}, checkSecrets(cfg.Secrets)
 }
@@ -51,9 +51,7 @@ func (v *elevenLabs) Verify(req Request) (Result, error) {
 	if err := checkTolerance(elScheme, ts, req.Now, v.tol); err != nil {
 		return Result{}, err
 	}
-	prefix := make([]byte, 0, len(tsRaw)+1)
-	prefix = append(append(prefix, tsRaw...), '.')
-	if !anyMACMatches(sha256.New, v.keys, prefix, req.Body, macs...) {
+	if !anyMACMatches(v.keys, req.Body, macs, tsRaw) {
 		return Result{}, fail(elScheme, ReasonSignatureMismatch, "no v0 signature matches any secret")
 	}
 	return Result{Timestamp: ts}, nil

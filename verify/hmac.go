@@ -100,13 +100,13 @@ func orDefault(s, def string) string {
 
 type hmacVerifier struct {
 	hmacParams
-	keys [][]byte
+	keys []*macKey
 }
 
 func newHMAC(cfg Config) (Verifier, []error) {
 	p, problems := hmacParamsOf(cfg)
 	problems = append(problems, checkSecrets(cfg.Secrets)...)
-	return &hmacVerifier{hmacParams: p, keys: stringKeys(cfg.Secrets)}, problems
+	return &hmacVerifier{hmacParams: p, keys: newMACKeys(p.macHash(), stringKeys(cfg.Secrets))}, problems
 }
 
 // Verify checks a request signed with the configured hmac scheme.
@@ -140,7 +140,7 @@ func (v *hmacVerifier) Verify(req Request) (Result, error) {
 		}
 	}
 	res.MessageID = id
-	if !anyMACMatches(v.newHash, v.keys, v.contentPrefix(id, tsRaw), req.Body, mac) {
+	if !v.matches(v.keys, req.Body, mac, id, tsRaw) {
 		return Result{}, fail(hmacScheme, ReasonSignatureMismatch, "signature matches no secret")
 	}
 	return res, nil
@@ -158,6 +158,28 @@ func (p *hmacParams) decode(sig string) ([]byte, error) {
 			fmt.Sprintf("%s is not a %s MAC of %d bytes", p.header, p.encoding, p.size))
 	}
 	return mac, nil
+}
+
+// macHash is the configured hash, or SHA-256 for a configuration New
+// refuses anyway (an unknown algorithm), so that keying never panics.
+func (p *hmacParams) macHash() func() hash.Hash {
+	if p.newHash == nil {
+		return sha256.New
+	}
+	return p.newHash
+}
+
+// matches reports whether mac is the HMAC of the configured content under
+// any of keys; the parts signed before the body are those of contentPrefix.
+func (p *hmacParams) matches(keys []*macKey, body, mac []byte, id, ts string) bool {
+	macs := [][]byte{mac}
+	switch p.content {
+	case contentTimestampBody:
+		return anyMACMatches(keys, body, macs, ts)
+	case contentIDTimestampBody:
+		return anyMACMatches(keys, body, macs, id, ts)
+	}
+	return anyMACMatches(keys, body, macs)
 }
 
 // contentPrefix returns what is signed before the body, the parts being

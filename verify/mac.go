@@ -2,13 +2,16 @@ package verify
 
 import (
 	"crypto/hmac"
+	"crypto/sha512"
 	"encoding/hex"
 	"hash"
+	"sync"
 )
 
 // sumHMAC returns the HMAC of prefix followed by body. Every scheme signs
 // some short prefix (an id, a timestamp, dots) followed by the raw body;
-// writing both into the MAC avoids copying the body.
+// writing both into the MAC avoids copying the body. The signing helpers
+// use it; verifiers use a macKey.
 func sumHMAC(newHash func() hash.Hash, key, prefix, body []byte) []byte {
 	m := hmac.New(newHash, key)
 	m.Write(prefix)
@@ -16,16 +19,58 @@ func sumHMAC(newHash func() hash.Hash, key, prefix, body []byte) []byte {
 	return m.Sum(nil)
 }
 
-// anyMACMatches reports whether any of macs equals the HMAC of prefix and
-// body under any of keys. Each key's MAC is computed once, whatever the
-// number of candidate signatures, and compared in constant time.
-func anyMACMatches(newHash func() hash.Hash, keys [][]byte, prefix, body []byte, macs ...[]byte) bool {
-	for _, key := range keys {
-		want := sumHMAC(newHash, key, prefix, body)
+// macKey is one secret's HMAC, keyed once. hmac.New costs two hash states,
+// the keyed pads and their allocations on every request; a pooled HMAC is
+// Reset to its keyed state instead. The pool belongs to the verifier built
+// from the secret: a reload builds new verifiers, so a rotated secret never
+// reaches a pooled HMAC of the old one.
+type macKey struct{ pool sync.Pool }
+
+// macState is what one verification borrows: the keyed HMAC, room for the
+// signed prefix and for the sum, so that a match allocates nothing.
+type macState struct {
+	mac    hash.Hash
+	prefix []byte
+	sum    [sha512.Size]byte
+}
+
+// newMACKeys returns the pooled HMACs of keys under newHash.
+func newMACKeys(newHash func() hash.Hash, keys [][]byte) []*macKey {
+	ks := make([]*macKey, len(keys))
+	for i, key := range keys {
+		ks[i] = &macKey{pool: sync.Pool{New: func() any {
+			return &macState{mac: hmac.New(newHash, key), prefix: make([]byte, 0, 64)}
+		}}}
+	}
+	return ks
+}
+
+// anyMACMatches reports whether any of macs equals the HMAC of the signed
+// prefix and body under any of keys. The prefix is parts each followed by a
+// dot ("id.timestamp."), nothing without parts, as every scheme signs it.
+// Each key's MAC is computed once, whatever the number of candidate
+// signatures, and compared in constant time.
+func anyMACMatches(keys []*macKey, body []byte, macs [][]byte, parts ...string) bool {
+	for _, k := range keys {
+		st := k.pool.Get().(*macState)
+		st.mac.Reset()
+		st.prefix = st.prefix[:0]
+		for _, p := range parts {
+			st.prefix = append(append(st.prefix, p...), '.')
+		}
+		st.mac.Write(st.prefix)
+		st.mac.Write(body)
+		want := st.mac.Sum(st.sum[:0])
+		ok := false
 		for _, mac := range macs {
 			if hmac.Equal(want, mac) {
-				return true
+				ok = true
+				break
 			}
+		}
+		k.pool.Put(st)
+		if ok {
+			return true
 		}
 	}
 	return false

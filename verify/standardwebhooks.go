@@ -27,13 +27,14 @@ const (
 )
 
 type standardWebhooks struct {
-	keys [][]byte
+	keys []*macKey
 	tol  time.Duration
 }
 
 func newStandardWebhooks(cfg Config) (Verifier, []error) {
 	problems := checkSecrets(cfg.Secrets)
 	v := &standardWebhooks{tol: tolerance(cfg, swDefaultTolerance)}
+	var keys [][]byte
 	for i, s := range cfg.Secrets {
 		if s == "" {
 			continue // already reported by checkSecrets
@@ -43,8 +44,9 @@ func newStandardWebhooks(cfg Config) (Verifier, []error) {
 			problems = append(problems, fmt.Errorf("secret #%d %w", i+1, err))
 			continue
 		}
-		v.keys = append(v.keys, key)
+		keys = append(keys, key)
 	}
+	v.keys = newMACKeys(sha256.New, keys)
 	return v, problems
 }
 
@@ -90,9 +92,7 @@ func (v *standardWebhooks) Verify(req Request) (Result, error) {
 	}
 	// The raw timestamp string is signed, not its parsed value, because
 	// that is what the sender signed.
-	prefix := make([]byte, 0, len(id)+len(tsRaw)+2)
-	prefix = append(append(append(append(prefix, id...), '.'), tsRaw...), '.')
-	if !anyMACMatches(sha256.New, v.keys, prefix, req.Body, macs...) {
+	if !anyMACMatches(v.keys, req.Body, macs, id, tsRaw) {
 		return Result{}, fail(swScheme, ReasonSignatureMismatch, "no v1 signature matches any secret")
 	}
 	return Result{MessageID: id, Timestamp: ts}, nil

@@ -25,13 +25,13 @@ const (
 )
 
 type synthesia struct {
-	keys [][]byte
+	keys []*macKey
 	tol  time.Duration
 }
 
 func newSynthesia(cfg Config) (Verifier, []error) {
 	return &synthesia{
-		keys: stringKeys(cfg.Secrets),
+		keys: newMACKeys(sha256.New, stringKeys(cfg.Secrets)),
 		tol:  tolerance(cfg, synDefaultTolerance),
 	}, checkSecrets(cfg.Secrets)
 }
@@ -57,9 +57,7 @@ func (v *synthesia) Verify(req Request) (Result, error) {
 	if err := checkTolerance(synScheme, ts, req.Now, v.tol); err != nil {
 		return Result{}, err
 	}
-	prefix := make([]byte, 0, len(tsRaw)+1)
-	prefix = append(append(prefix, tsRaw...), '.')
-	if !anyMACMatches(sha256.New, v.keys, prefix, req.Body, mac) {
+	if !anyMACMatches(v.keys, req.Body, [][]byte{mac}, tsRaw) {
 		return Result{}, fail(synScheme, ReasonSignatureMismatch, "signature matches no secret")
 	}
 	return Result{Timestamp: ts}, nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/textproto"
+	"net/url"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -14,7 +16,6 @@ import (
 	"github.com/avatarbus/avatarbus/envelope"
 	"github.com/avatarbus/avatarbus/internal/metrics"
 	"github.com/avatarbus/avatarbus/platform"
-	"github.com/avatarbus/avatarbus/subjects"
 	"github.com/avatarbus/avatarbus/verify"
 )
 
@@ -28,6 +29,9 @@ type accepted struct {
 	Stream    string `json:"stream"`
 	Seq       uint64 `json:"seq"`
 }
+
+// answerBufs hold the bodies of 200s while they are written.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // handleOptions answers the URL probes some platforms send when an endpoint is registered (HeyGen
 // gives it one second). It answers for any source name: registration returns the secret the source
@@ -69,11 +73,14 @@ func (s *Server) handleWebhook(c echo.Context) error {
 		outcome = metrics.OutcomeDuplicate
 	}
 	// The event is stored even if the client went away meanwhile.
-	if body, ok := res.appendJSON(make([]byte, 0, 256)); ok {
-		err = c.JSONBlob(http.StatusOK, body)
+	buf := answerBufs.Get().(*[]byte)
+	if body, ok := res.appendJSON((*buf)[:0]); ok {
+		err = c.JSONBlob(http.StatusOK, body) // written (copied) before it returns
+		*buf = body
 	} else {
 		err = c.JSON(http.StatusOK, res)
 	}
+	answerBufs.Put(buf)
 	m.Request(outcome, time.Since(start))
 	endRequest(span, outcome.String(), http.StatusOK, nil)
 	return err
@@ -109,7 +116,11 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source, span t
 	receivedAt := s.now()
 	header := textproto.MIMEHeader(req.Header)
 	_, vspan := s.startStep(c, spanVerify, trace.SpanKindInternal)
-	res, err := src.Verifier.Verify(verify.Request{Header: header, Query: req.URL.Query(), Body: body, Now: receivedAt})
+	var query url.Values // nil reads as empty; parsing an empty query still allocates its map
+	if req.URL.RawQuery != "" {
+		query = req.URL.Query()
+	}
+	res, err := src.Verifier.Verify(verify.Request{Header: header, Query: query, Body: body, Now: receivedAt})
 	if err != nil && vspan.IsRecording() {
 		vspan.SetAttributes(attrReason.String(verify.ReasonOf(err)))
 	}
@@ -145,7 +156,7 @@ func (s *Server) process(c echo.Context, ep *endpoint, m *metrics.Source, span t
 			return accepted{}, err
 		}
 	}
-	subject, err := subjects.For(s.prefix, ev.Type, ev.Platform)
+	subject, err := s.subjects.For(ev.Type, ev.Platform)
 	if err != nil {
 		s.requestLog(c, src.Name).Error().Err(err).Str("type", ev.Type).Msg("no subject for event")
 		return accepted{}, fmt.Errorf("%w: %w", ErrInternal, err)

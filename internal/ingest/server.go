@@ -156,10 +156,12 @@ type endpoint struct {
 // Server is the ingest HTTP server.
 type Server struct {
 	echo     *echo.Echo
+	handler  http.Handler // echo behind withRequestID
 	http     *http.Server
 	sources  map[string]*endpoint
 	unknown  *metrics.Source // records requests for unconfigured sources; nil without metrics
 	prefix   string
+	subjects *subjectCache // the subjects of prefix
 	pub      Publisher
 	quar     Quarantine         // nil keeps nothing
 	offload  *offload.Offloader // nil stores nothing by reference
@@ -174,12 +176,13 @@ type Server struct {
 // New builds the server; it does not listen yet.
 func New(cfg Config) *Server {
 	s := &Server{
-		sources: make(map[string]*endpoint, len(cfg.Sources)),
-		prefix:  cfg.SubjectPrefix,
-		pub:     cfg.Publisher,
-		quar:    cfg.Quarantine,
-		log:     cfg.Log,
-		now:     cfg.Now,
+		sources:  make(map[string]*endpoint, len(cfg.Sources)),
+		prefix:   cfg.SubjectPrefix,
+		subjects: newSubjectCache(cfg.SubjectPrefix),
+		pub:      cfg.Publisher,
+		quar:     cfg.Quarantine,
+		log:      cfg.Log,
+		now:      cfg.Now,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -218,17 +221,18 @@ func New(cfg Config) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpErrorHandler
-	e.Pre(dropUnfitRequestID)
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{}))
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+	// Echo applies middleware anew on every request (a closure each); the routes' chains are
+	// built here once instead. Only handlers can panic, so recovering in them is enough.
+	recoverer := middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error().Err(err).Bytes("stack", stack).Str("request_id", c.Response().Header().Get(echo.HeaderXRequestID)).Msg("panic in handler")
 		return ErrInternal
-	}}))
-	e.POST("/webhooks/:source", s.handleWebhook, s.rateLimit)
-	e.OPTIONS("/webhooks/:source", s.handleOptions)
+	}})
+	e.POST("/webhooks/:source", recoverer(s.rateLimit(s.handleWebhook)))
+	e.OPTIONS("/webhooks/:source", recoverer(s.handleOptions))
 	s.echo = e
+	s.handler = withRequestID(e)
 	s.http = &http.Server{
-		Handler:           e,
+		Handler:           s.handler,
 		ReadHeaderTimeout: h.ReadHeaderTimeout,
 		ReadTimeout:       h.ReadTimeout,
 		WriteTimeout:      h.WriteTimeout,
@@ -251,7 +255,7 @@ func (w serverErrorLog) Write(p []byte) (int, error) {
 }
 
 // Handler returns the HTTP handler, for tests and embedding.
-func (s *Server) Handler() http.Handler { return s.echo }
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve answers requests on ln until Shutdown, at most HTTPConfig.MaxConnections at once. It
 // returns nil after a clean shutdown.
