@@ -270,23 +270,12 @@ func (p *BatchPublisher) Publish(ctx context.Context, subject string, ev *envelo
 
 // request is ev as the message Publisher would send, waiting to be batched.
 func (p *BatchPublisher) request(subject string, ev *envelope.Event) (*batchReq, error) {
-	body, err := envelope.Marshal(ev)
+	msg, err := eventMsg(subject, ev, p.stream)
 	if err != nil {
-		return nil, fmt.Errorf("encode event %s: %w", ev.ID, err)
-	}
-	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{
-		"Content-Type":                 contentType,
-		jetstream.MsgIDHeader:          {ev.ID},
-		jetstream.ExpectedStreamHeader: p.stream,
-	}}
-	if ev.TraceParent != "" {
-		msg.Header[TraceParentHeader] = []string{ev.TraceParent}
-		if ev.TraceState != "" {
-			msg.Header[TraceStateHeader] = []string{ev.TraceState}
-		}
+		return nil, err
 	}
 	// size counts the batch headers too, roughly: MaxBytes is a bound, not an exact sum.
-	return &batchReq{msg: msg, size: len(subject) + len(body) + len(ev.ID) + 160, enq: time.Now(), done: make(chan batchResult, 1)}, nil
+	return &batchReq{msg: msg, size: len(subject) + len(msg.Data) + len(ev.ID) + 160, enq: time.Now(), done: make(chan batchResult, 1)}, nil
 }
 
 // run forms and sends batches, one at a time, until Close.

@@ -82,26 +82,13 @@ func NewPublisher(nc *nats.Conn, js jetstream.JetStream, stream string, timeout 
 // the event was not acknowledged: then it may or may not be in the stream, and a retry of the same
 // event is deduplicated by its id.
 func (p *Publisher) Publish(ctx context.Context, subject string, ev *envelope.Event) (Ack, error) {
-	body, err := envelope.Marshal(ev)
+	msg, err := eventMsg(subject, ev, p.stream)
 	if err != nil {
-		return Ack{}, fmt.Errorf("encode event %s: %w", ev.ID, err)
+		return Ack{}, err
 	}
 	if !p.nc.IsConnected() {
 		// Fail now rather than wait for the deadline: while reconnecting nothing can be stored.
 		return Ack{}, fmt.Errorf("%w: %s", ErrUnavailable, p.nc.Status())
-	}
-	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{
-		"Content-Type":                 contentType,
-		jetstream.MsgIDHeader:          {ev.ID},
-		jetstream.ExpectedStreamHeader: p.stream,
-	}}
-	// The W3C trace context also goes in the headers, by its lower-case W3C names, for consumers
-	// that read headers before (or instead of) the body.
-	if ev.TraceParent != "" {
-		msg.Header[TraceParentHeader] = []string{ev.TraceParent}
-		if ev.TraceState != "" {
-			msg.Header[TraceStateHeader] = []string{ev.TraceState}
-		}
 	}
 	f, err := p.js.PublishMsgAsync(msg, p.stall)
 	if err != nil {
@@ -121,4 +108,27 @@ func (p *Publisher) Publish(ctx context.Context, subject string, ev *envelope.Ev
 	case <-ctx.Done(): // the caller's deadline; the publisher's own ends through f.Err
 		return Ack{}, fmt.Errorf("%w: no ack: %w", ErrUnavailable, ctx.Err())
 	}
+}
+
+// eventMsg is the message of ev on subject: the envelope, with Nats-Msg-Id = ev.ID and
+// Nats-Expected-Stream = stream (a one-element slice shared by every message, never modified).
+func eventMsg(subject string, ev *envelope.Event, stream []string) (*nats.Msg, error) {
+	body, err := envelope.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("encode event %s: %w", ev.ID, err)
+	}
+	msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{
+		"Content-Type":                 contentType,
+		jetstream.MsgIDHeader:          {ev.ID},
+		jetstream.ExpectedStreamHeader: stream,
+	}}
+	// The W3C trace context also goes in the headers, by its lower-case W3C names, for consumers
+	// that read headers before (or instead of) the body.
+	if ev.TraceParent != "" {
+		msg.Header[TraceParentHeader] = []string{ev.TraceParent}
+		if ev.TraceState != "" {
+			msg.Header[TraceStateHeader] = []string{ev.TraceState}
+		}
+	}
+	return msg, nil
 }
