@@ -36,12 +36,16 @@ func adminAPIHandler(cfg *config.Config, js jetstream.JetStream, log zerolog.Log
 			quarantine = cfg.Stream.Name + "_QUARANTINE"
 		}
 	}
+	var ix adminapi.EventIndex // nil: the API scans, and says so (index.enabled: false)
+	if cfg.Index.Enabled {
+		ix = &eventIndex{js: js, stream: cfg.Stream.Name}
+	}
 	return adminapi.New(adminapi.Config{
 		JS: js, Stream: cfg.Stream.Name, DeadLetterStream: router.DefaultDeadLetterStream, QuarantineStream: quarantine,
 		Token:   cfg.AdminToken,
 		Routes:  routes,
 		Redrive: redriveOne(cfg, js, routes),
-		Index:   &eventIndex{js: js, stream: cfg.Stream.Name},
+		Index:   ix,
 		Attempts: adminapi.AttemptListerFunc(func(ctx context.Context, eventID string) ([]adminapi.Attempt, error) {
 			list, err := attempts.List(ctx, js, cfg.Stream.Name+subjects.AttemptsStreamSuffix, eventID)
 			out := make([]adminapi.Attempt, len(list))

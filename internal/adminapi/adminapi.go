@@ -41,6 +41,9 @@ const (
 	CookieName     = "avatarbus_session"
 	CSRFHeader     = "X-CSRF-Token"
 	sessionTTL     = 12 * time.Hour
+	// IndexHeader is "off" on every answer of an API without an index (index.enabled: false):
+	// its lookups by id scan the newest MaxScan events, so they may miss older ones.
+	IndexHeader = "Avatarbus-Index"
 )
 
 // Entry is one event an index knows. Its fields match internal/index.Entry (issue 16 point 1),
@@ -136,6 +139,9 @@ func New(cfg Config) *API {
 // ServeHTTP checks auth and CSRF, then answers.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if a.cfg.Index == nil {
+		w.Header().Set(IndexHeader, "off")
+	}
 	if r.URL.Path == "/api/v1/login" {
 		a.mux.ServeHTTP(w, r)
 		return

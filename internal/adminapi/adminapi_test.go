@@ -501,3 +501,25 @@ func TestShutdownEndsStream(t *testing.T) {
 		t.Errorf("serve: %v", err)
 	}
 }
+
+// TestIndexOffIsSaid: an API without an index (index.enabled: false) says so on every answer,
+// one with an index does not.
+func TestIndexOffIsSaid(t *testing.T) {
+	for _, indexed := range []bool{false, true} {
+		e := setupWith(t, token, indexed)
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/timeline?correlation_id=c-1", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := "off"
+		if indexed {
+			want = ""
+		}
+		if got := resp.Header.Get(adminapi.IndexHeader); resp.StatusCode != http.StatusOK || got != want {
+			t.Errorf("indexed=%v: status %d, %s %q, want %q", indexed, resp.StatusCode, adminapi.IndexHeader, got, want)
+		}
+	}
+}
