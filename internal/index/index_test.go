@@ -3,6 +3,7 @@ package index_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -201,25 +202,60 @@ func TestLagCountsEventsNotYetIndexed(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
-	publish(t, js, job[1:]...)
+	// A backlog larger than a batch (256), so that the writer reports while catching up.
+	const backlog = 2000
+	publishMany(t, js, backlog)
 	c, _ := js.Consumer(context.Background(), "AVATAR", index.Durable)
 	info, err := c.Info(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.NumPending != 2 {
-		t.Fatalf("pending while stopped = %d, want 2", info.NumPending)
+	if info.NumPending != backlog {
+		t.Fatalf("pending while stopped = %d, want %d", info.NumPending, backlog)
 	}
 	lag2, highest, _ := startMax(t, js)
-	deadline = time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(20 * time.Second)
 	for lag2.Load() != 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if got := lag2.Load(); got != 0 {
 		t.Fatalf("lag after catching up = %d, want 0", got)
 	}
-	if got := highest.Load(); got != 1 {
-		t.Fatalf("highest lag = %d, want 1 (the second of two events behind when the first was indexed)", got)
+	if got := highest.Load(); got <= 0 || got >= backlog {
+		t.Fatalf("highest lag = %d, want between 0 and %d (reported after each batch while catching up)", got, backlog)
+	}
+	info, err = c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AckFloor.Stream != backlog+1 || info.NumRedelivered != 0 || info.NumAckPending != 0 {
+		t.Fatalf("durable: ack floor %d, %d redelivered, %d ack pending; want %d, 0, 0", info.AckFloor.Stream, info.NumRedelivered, info.NumAckPending, backlog+1)
+	}
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, backlog / 2, backlog - 1} { // first, middle and last of the backlog
+		id := fmt.Sprintf("bulk-%d", i)
+		if got := waitLookup(t, x, id, 1); len(got) != 1 || got[0].Seq != uint64(i+2) || got[0].ResourceID != fmt.Sprintf("vid-b%d", i) {
+			t.Fatalf("Lookup(%s) = %+v, want seq %d", id, got, i+2)
+		}
+	}
+}
+
+// publishMany stores n events bulk-0 … bulk-(n-1) with asynchronous publishes.
+func publishMany(t *testing.T, js jetstream.JetStream, n int) {
+	t.Helper()
+	for i := range n {
+		b, _ := json.Marshal(ev{fmt.Sprintf("bulk-%d", i), "avatar.video.completed", fmt.Sprintf("vid-b%d", i), t0, "heygen", fmt.Sprintf("job-b%d", i/2)})
+		if _, err := js.PublishAsync("avatar.video.completed.heygen", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(20 * time.Second):
+		t.Fatal("publishes not acked")
 	}
 }
 

@@ -73,6 +73,12 @@ func main() {
 		log.Fatalf("-conns: %v", err)
 	}
 	o.targets = strings.Split(targets, ",")
+	if indexMode() { // -index: the index measurements (index.go) instead of the side-by-side run
+		if err := runIndex(o); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		log.Fatal(err)
 	}
