@@ -67,18 +67,33 @@ type eventIndex struct {
 	kv     *index.KV
 }
 
-func (x *eventIndex) Lookup(ctx context.Context, key string) ([]adminapi.Entry, error) {
+func (x *eventIndex) open(ctx context.Context) (*index.KV, error) {
 	x.mu.Lock()
+	defer x.mu.Unlock()
 	if x.kv == nil {
 		kv, err := index.Open(ctx, x.js, x.stream)
 		if err != nil {
-			x.mu.Unlock()
 			return nil, err
 		}
 		x.kv = kv
 	}
-	kv := x.kv
-	x.mu.Unlock()
+	return x.kv, nil
+}
+
+// IndexedThrough lets the API look for an unknown event id only among the events not indexed yet.
+func (x *eventIndex) IndexedThrough(ctx context.Context) (uint64, error) {
+	kv, err := x.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return kv.IndexedThrough(ctx)
+}
+
+func (x *eventIndex) Lookup(ctx context.Context, key string) ([]adminapi.Entry, error) {
+	kv, err := x.open(ctx)
+	if err != nil {
+		return nil, err
+	}
 	entries, err := kv.Lookup(ctx, key)
 	out := make([]adminapi.Entry, len(entries))
 	for i, e := range entries {

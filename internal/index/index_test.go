@@ -289,3 +289,41 @@ func TestOneWriterPerClusterAndFailover(t *testing.T) {
 		t.Fatalf("second indexer's lag = %d, want 0 after taking over", lagB.Load())
 	}
 }
+
+// TestLookupAllReadsManyKeysAtOnce: LookupAll answers the entries of every key once, sorted, also
+// for more keys than one read of the bucket takes.
+func TestLookupAllReadsManyKeysAtOnce(t *testing.T) {
+	js, _ := setup(t)
+	publish(t, js, job...)
+	const n = 40
+	publishMany(t, js, n)
+	_, _ = start(t, js)
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLookup(t, x, fmt.Sprintf("bulk-%d", n-1), 1)
+	got, err := x.LookupAll(context.Background(), []string{"conv-3", "hg-1", "nothing", "hg-1", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := ids(got); len(ids) != 2 || ids[0] != "hg-1" || ids[1] != "tv-1" {
+		t.Fatalf("LookupAll(conv-3, hg-1, nothing, hg-1) = %v, want [hg-1 tv-1]", ids)
+	}
+	var keys []string
+	for i := range n {
+		keys = append(keys, fmt.Sprintf("bulk-%d", i))
+	}
+	got, err = x.LookupAll(context.Background(), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("LookupAll of %d event ids: %d entries, want %d", n, len(got), n)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Seq <= got[i-1].Seq { // same time: sorted by seq
+			t.Fatalf("entries not sorted: seq %d after %d", got[i].Seq, got[i-1].Seq)
+		}
+	}
+}
