@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -48,6 +49,7 @@ func BenchmarkIndexerCatchUp(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	rctx, cancel := context.WithCancel(ctx)
 	stopped := make(chan struct{})
 	go func() { _ = ix.Run(rctx); close(stopped) }()
@@ -57,6 +59,14 @@ func BenchmarkIndexerCatchUp(b *testing.B) {
 		b.Fatal("index did not catch up")
 	}
 	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/1e3/float64(b.N), "cpu-µs/event") // indexer and nats-server together
 	cancel()
 	<-stopped
+}
+
+// cpuTime is the CPU time of this process (the indexer and the in-process nats-server).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

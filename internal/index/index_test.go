@@ -327,3 +327,46 @@ func TestLookupAllReadsManyKeysAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchRewrittenWhenBucketMovedUnderIt: the writer checks by the bucket's sequence that all
+// its puts were stored; a put by someone else in between fails the check, and the batch's events
+// are delivered again and indexed, not acked on a guess.
+func TestBatchRewrittenWhenBucketMovedUnderIt(t *testing.T) {
+	js, _ := setup(t)
+	publish(t, js, job[0])
+	_, _ = start(t, js)
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLookup(t, x, "el-1", 1)
+	kv, err := js.KeyValue(context.Background(), "AVATAR_INDEX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(context.Background(), "foreign", []byte("x")); err != nil { // another writer
+		t.Fatal(err)
+	}
+	publish(t, js, job[1])
+	if got := waitLookup(t, x, "hg-1", 1); len(got) != 1 {
+		t.Fatalf("hg-1 not indexed after the check failed once: %v", got)
+	}
+	c, _ := js.Consumer(context.Background(), "AVATAR", index.Durable)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := c.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.AckFloor.Stream == 2 {
+			if info.NumRedelivered == 0 && info.Delivered.Consumer < 3 {
+				t.Fatalf("hg-1 acked without being written again: delivered %d, redelivered %d", info.Delivered.Consumer, info.NumRedelivered)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ack floor %d, want 2", info.AckFloor.Stream)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

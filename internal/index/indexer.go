@@ -40,6 +40,7 @@ type Indexer struct {
 	// putPrefix is the subject prefix of the bucket's keys, "$KV.<bucket>.": the indexer publishes
 	// to it directly so that puts can be pipelined (KeyValue.Put waits for each ack).
 	putPrefix string
+	lastSeq   uint64 // the bucket's last sequence after the last batch; 0: unknown (writer only)
 }
 
 // New creates (or updates) the index bucket, with TTL = the stream's max_age, the leases bucket
@@ -128,6 +129,7 @@ func (x *Indexer) Run(ctx context.Context) error {
 		switch {
 		case rev != 0 && cc == nil:
 			writer, written = make(chan jetstream.Msg, maxBatch), make(chan struct{})
+			x.lastSeq = 0 // another holder may have written since: read it again
 			in := writer
 			var err error
 			cc, err = x.cons.Consume(func(m jetstream.Msg) { in <- m })
@@ -136,7 +138,7 @@ func (x *Indexer) Run(ctx context.Context) error {
 				cc = nil
 				break
 			}
-			go func() { defer close(written); x.write(in) }()
+			go func() { defer close(written); x.write(context.WithoutCancel(ctx), in) }()
 		case rev == 0 && cc != nil:
 			stop()
 		}
@@ -163,18 +165,17 @@ func (x *Indexer) tick(ctx context.Context, rev uint64) uint64 {
 	return 0
 }
 
-// maxBatch bounds the events written together: 3 keys each stay well under the client's
-// default window of 4000 asynchronous publishes in flight.
+// maxBatch bounds the events written together (up to 3 puts each).
 const maxBatch = 256
 
-// putTimeout bounds the wait for the KV stream's acks of one batch.
+// putTimeout bounds the wait for the bucket's ack of one batch.
 const putTimeout = 10 * time.Second
 
 // write indexes the events of in until it is closed, in batches: whatever has arrived while the
 // last batch was written (group commit). At a low rate a batch is one event, written at once;
 // under load one round trip stores hundreds of keys. Synchronous puts, one round trip per key,
 // kept up with ~8k events/s alone on 2 cores and fell behind under ingest load (BENCHMARKS.md#index).
-func (x *Indexer) write(in <-chan jetstream.Msg) {
+func (x *Indexer) write(ctx context.Context, in <-chan jetstream.Msg) {
 	batch := make([]jetstream.Msg, 0, maxBatch)
 	for m := range in {
 		batch = append(batch[:0], m)
@@ -190,74 +191,101 @@ func (x *Indexer) write(in <-chan jetstream.Msg) {
 				break more
 			}
 		}
-		x.writeBatch(batch)
+		x.writeBatch(ctx, batch)
 	}
 }
 
-// writeBatch puts the keys of every event of batch with asynchronous publishes to the bucket's
-// subjects (what KeyValue.Put does, without waiting for each ack), then acks each event whose
-// keys were all stored. An event with a failed put is not acked but redelivered after a second;
-// the puts are idempotent (same key, same value), so writing its other keys again is harmless.
-func (x *Indexer) writeBatch(batch []jetstream.Msg) {
-	type pending struct {
+// writeBatch stores the keys of every event of batch, then acks the events (or, when a put
+// failed, asks for them again in a second: puts are idempotent, same key and value).
+//
+// The puts are plain NATS publishes to the bucket's subjects, what KeyValue.Put sends but without
+// a reply subject, except the last of the batch, which asks for JetStream's ack. One connection's
+// messages to one stream are stored in order, so that ack comes after all the others were handled,
+// and its stream sequence tells whether they were all stored: it must be the bucket's last
+// sequence before the batch plus the number of puts. The bucket has one writer, the lease holder;
+// anything else (a put lost, another writer during a lease hand-over) fails the check and the
+// batch is written again. An ack per put cost the server and the writer about a third more
+// (BENCHMARKS.md#index).
+func (x *Indexer) writeBatch(ctx context.Context, batch []jetstream.Msg) {
+	type event struct {
 		m    jetstream.Msg
-		acks []jetstream.PubAckFuture
 		seq  uint64
 		left uint64
-		err  error
+		puts int
 	}
-	ps := make([]pending, len(batch))
+	evs := make([]event, len(batch))
+	var subjects []string
+	var values [][]byte
 	for i, m := range batch {
-		p := &ps[i]
-		p.m = m
+		ev := &evs[i]
+		ev.m = m
 		md, err := m.Metadata()
 		if err != nil {
-			p.err = err
-			continue
+			continue // seq 0: not a JetStream message
 		}
-		p.seq, p.left = md.Sequence.Stream, md.NumPending
-		e, ok := entryOf(p.seq, m.Data())
+		ev.seq, ev.left = md.Sequence.Stream, md.NumPending
+		e, ok := entryOf(ev.seq, m.Data())
 		if !ok {
 			continue // not an envelope: nothing to index, acked below
 		}
 		v, _ := json.Marshal(e)
 		for _, k := range keysOf(e) {
-			f, err := x.js.PublishAsync(x.putPrefix+k, v)
-			if err != nil {
-				p.err = err
-				break
-			}
-			p.acks = append(p.acks, f)
+			subjects = append(subjects, x.putPrefix+k)
+			values = append(values, v)
+			ev.puts++
 		}
 	}
-	timeout := time.NewTimer(putTimeout)
-	defer timeout.Stop()
-	for i := range ps {
-		p := &ps[i]
-		for _, f := range p.acks {
-			if p.err != nil {
-				break
-			}
-			select {
-			case <-f.Ok():
-			case p.err = <-f.Err():
-			case <-timeout.C:
-				p.err = errPutTimeout
-			}
-		}
+	err := x.putAll(ctx, subjects, values)
+	if err != nil {
+		x.o.Logf("index: %d puts of %d events: %v", len(subjects), len(batch), err)
+	}
+	for _, ev := range evs {
 		switch {
-		case p.seq == 0:
-			_ = p.m.Term() // no metadata: not a JetStream message
-		case p.err != nil:
-			x.o.Logf("index: put seq %d: %v", p.seq, p.err)
-			_ = p.m.NakWithDelay(time.Second)
+		case ev.seq == 0:
+			_ = ev.m.Term()
+		case err != nil && ev.puts > 0:
+			_ = ev.m.NakWithDelay(time.Second)
 		default:
-			_ = p.m.Ack()
+			_ = ev.m.Ack()
 		}
 	}
 	if x.o.Lag != nil {
-		x.o.Lag(ps[len(ps)-1].left)
+		x.o.Lag(evs[len(evs)-1].left)
 	}
 }
 
-var errPutTimeout = fmt.Errorf("%w: no ack from the index bucket within %s", ErrIndex, putTimeout)
+// putAll publishes values to subjects, the last with a JetStream ack, and checks by the bucket's
+// sequence that every put was stored (see writeBatch).
+func (x *Indexer) putAll(ctx context.Context, subjects []string, values [][]byte) error {
+	n := len(subjects)
+	if n == 0 {
+		return nil
+	}
+	if x.lastSeq == 0 {
+		st, err := x.js.Stream(ctx, "KV_"+x.kv.Bucket())
+		if err != nil {
+			return fmt.Errorf("%w: bucket stream: %w", ErrIndex, err)
+		}
+		x.lastSeq = st.CachedInfo().State.LastSeq
+	}
+	nc := x.js.Conn()
+	for i := range n - 1 {
+		if err := nc.Publish(subjects[i], values[i]); err != nil {
+			x.lastSeq = 0
+			return fmt.Errorf("%w: put: %w", ErrIndex, err)
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, putTimeout)
+	defer cancel()
+	ack, err := x.js.Publish(pctx, subjects[n-1], values[n-1])
+	if err != nil {
+		x.lastSeq = 0 // unknown now: read it again before the next batch
+		return fmt.Errorf("%w: put: %w", ErrIndex, err)
+	}
+	before := x.lastSeq
+	x.lastSeq = ack.Sequence
+	if ack.Sequence-before != uint64(n) {
+		return fmt.Errorf("%w: %d puts moved the bucket from seq %d to %d", ErrIndex, n, before, ack.Sequence)
+	}
+	return nil
+}
