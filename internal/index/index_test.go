@@ -206,11 +206,8 @@ func TestLagCountsEventsNotYetIndexed(t *testing.T) {
 	const backlog = 2000
 	publishMany(t, js, backlog)
 	c, _ := js.Consumer(context.Background(), "AVATAR", index.Durable)
-	info, err := c.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.NumPending != backlog {
+	// The server counts a consumer's pending events shortly after storing them: wait for it.
+	if info := waitInfo(t, c, func(i *jetstream.ConsumerInfo) bool { return i.NumPending >= backlog }); info.NumPending != backlog {
 		t.Fatalf("pending while stopped = %d, want %d", info.NumPending, backlog)
 	}
 	lag2, highest, _ := startMax(t, js)
@@ -224,10 +221,8 @@ func TestLagCountsEventsNotYetIndexed(t *testing.T) {
 	if got := highest.Load(); got <= 0 || got >= backlog {
 		t.Fatalf("highest lag = %d, want between 0 and %d (reported after each batch while catching up)", got, backlog)
 	}
-	info, err = c.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Acks are sent without waiting for the server: the last ones may still be on their way.
+	info := waitInfo(t, c, func(i *jetstream.ConsumerInfo) bool { return i.AckFloor.Stream >= backlog+1 })
 	if info.AckFloor.Stream != backlog+1 || info.NumRedelivered != 0 || info.NumAckPending != 0 {
 		t.Fatalf("durable: ack floor %d, %d redelivered, %d ack pending; want %d, 0, 0", info.AckFloor.Stream, info.NumRedelivered, info.NumAckPending, backlog+1)
 	}
@@ -240,6 +235,22 @@ func TestLagCountsEventsNotYetIndexed(t *testing.T) {
 		if got := waitLookup(t, x, id, 1); len(got) != 1 || got[0].Seq != uint64(i+2) || got[0].ResourceID != fmt.Sprintf("vid-b%d", i) {
 			t.Fatalf("Lookup(%s) = %+v, want seq %d", id, got, i+2)
 		}
+	}
+}
+
+// waitInfo returns the consumer's info once ok accepts it, or the last one read after 10s.
+func waitInfo(t *testing.T, c jetstream.Consumer, ok func(*jetstream.ConsumerInfo) bool) *jetstream.ConsumerInfo {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := c.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(info) || time.Now().After(deadline) {
+			return info
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
