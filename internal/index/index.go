@@ -230,8 +230,8 @@ func Timeline(ctx context.Context, ix Index, k string) ([]Entry, error) {
 	return out, nil
 }
 
-// entryOf reads what the index needs from a stored event (structured CloudEvents JSON).
-func entryOf(seq uint64, data []byte) (Entry, bool) {
+// entryOfJSON is entryOf by encoding/json: the reference entryOf agrees with, and its fallback.
+func entryOfJSON(seq uint64, data []byte) (Entry, bool) {
 	var ev struct {
 		ID            string    `json:"id"`
 		Type          string    `json:"type"`

@@ -104,7 +104,12 @@ func indexLookup(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, ns 
 			return nil, err
 		}
 		m := &nats.Msg{Subject: lookupSubject + ".video.completed." + platform, Data: b, Header: nats.Header{jetstream.MsgIDHeader: {e.ID}}}
-		if _, err := ajs.PublishMsgAsync(m); err != nil {
+		_, err = ajs.PublishMsgAsync(m)
+		if errors.Is(err, jetstream.ErrTooManyStalledMsgs) { // the window is full: let it drain
+			<-ajs.PublishAsyncComplete()
+			_, err = ajs.PublishMsgAsync(m)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("publish %d: %w", i, err)
 		}
 		if i%100000 == 99999 {
