@@ -179,6 +179,7 @@ func (x *Indexer) pull(ctx context.Context) {
 		b, err := x.cons.FetchNoWait(maxBatch)
 		if err != nil {
 			x.o.Logf("index: fetch: %v", err)
+			asked = asked.Add(time.Second) // not one log line every pullEvery while NATS is away
 		} else {
 			batch = batch[:0]
 			// A no-wait fetch has no expiry: a reply lost to a reconnect must not stall the
