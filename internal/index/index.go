@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ func hash(v string) string {
 }
 
 func key(kind, value string, seq uint64) string {
-	return fmt.Sprintf("%s.%s.%d", kind, hash(value), seq)
+	return kind + "." + hash(value) + "." + strconv.FormatUint(seq, 10) // what Sprintf("%s.%s.%d") writes, without its reflection
 }
 
 // keysOf returns the keys e is stored under: one per non-empty value.
