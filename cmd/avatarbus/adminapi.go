@@ -37,6 +37,10 @@ func adminAPIHandler(cfg *config.Config, js jetstream.JetStream, log zerolog.Log
 			quarantine = cfg.Stream.Name + "_QUARANTINE"
 		}
 	}
+	var ix adminapi.EventIndex // nil: the API scans, and says so (index.enabled: false)
+	if cfg.Index.Enabled {
+		ix = &eventIndex{js: js, stream: cfg.Stream.Name}
+	}
 	return adminapi.New(adminapi.Config{
 		JS: js, Stream: cfg.Stream.Name, DeadLetterStream: router.DefaultDeadLetterStream, QuarantineStream: quarantine,
 		Token:    cfg.AdminToken,
@@ -44,7 +48,7 @@ func adminAPIHandler(cfg *config.Config, js jetstream.JetStream, log zerolog.Log
 		Redrive:  redriveOne(cfg, js, routes),
 		Reverify: reverifyOne(cfg, js),
 		Sources:  sourceRefs(cfg), RouteRefs: routeRefs(cfg), AttemptsStream: attemptsStream(cfg),
-		Index: &eventIndex{js: js, stream: cfg.Stream.Name},
+		Index: ix,
 		Attempts: adminapi.AttemptListerFunc(func(ctx context.Context, eventID string) ([]adminapi.Attempt, error) {
 			list, err := attempts.List(ctx, js, cfg.Stream.Name+subjects.AttemptsStreamSuffix, eventID)
 			out := make([]adminapi.Attempt, len(list))
@@ -66,18 +70,33 @@ type eventIndex struct {
 	kv     *index.KV
 }
 
-func (x *eventIndex) Lookup(ctx context.Context, key string) ([]adminapi.Entry, error) {
+func (x *eventIndex) open(ctx context.Context) (*index.KV, error) {
 	x.mu.Lock()
+	defer x.mu.Unlock()
 	if x.kv == nil {
 		kv, err := index.Open(ctx, x.js, x.stream)
 		if err != nil {
-			x.mu.Unlock()
 			return nil, err
 		}
 		x.kv = kv
 	}
-	kv := x.kv
-	x.mu.Unlock()
+	return x.kv, nil
+}
+
+// IndexedThrough lets the API look for an unknown event id only among the events not indexed yet.
+func (x *eventIndex) IndexedThrough(ctx context.Context) (uint64, error) {
+	kv, err := x.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return kv.IndexedThrough(ctx)
+}
+
+func (x *eventIndex) Lookup(ctx context.Context, key string) ([]adminapi.Entry, error) {
+	kv, err := x.open(ctx)
+	if err != nil {
+		return nil, err
+	}
 	entries, err := kv.Lookup(ctx, key)
 	out := make([]adminapi.Entry, len(entries))
 	for i, e := range entries {

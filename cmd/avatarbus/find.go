@@ -27,21 +27,31 @@ func startIndex(ctx context.Context, cfg *config.Config, js jetstream.JetStream,
 	if err != nil {
 		return nil, nil, err
 	}
-	ix, err := index.New(ctx, js, index.Options{
-		Stream:   cfg.Stream.Name,
-		Replicas: cfg.Stream.Replicas,
-		Lag:      xm.Lag,
-		Logf:     func(format string, args ...any) { log.Warn().Msgf(format, args...) },
-	})
-	if err != nil {
-		return nil, nil, err
+	var ix *index.Indexer
+	if cfg.Index.Enabled { // off: no writer here (index.enabled, docs/find.md); attempts are still recorded
+		ix, err = index.New(ctx, js, index.Options{
+			Stream:   cfg.Stream.Name,
+			Replicas: cfg.Stream.Replicas,
+			Lag:      xm.Lag,
+			Logf:     func(format string, args ...any) { log.Warn().Msgf(format, args...) },
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	} else {
+		log.Info().Msg("index off (index.enabled: false): find, the admin API and the console scan the newest events")
 	}
 	if rec, err = openAttempts(ctx, cfg, js, log, xm.AttemptNotRecorded); err != nil {
 		return nil, nil, err
 	}
 	ictx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() { defer close(done); _ = ix.Run(ictx) }()
+	go func() {
+		defer close(done)
+		if ix != nil {
+			_ = ix.Run(ictx)
+		}
+	}()
 	return rec, func() { cancel(); <-done; rec.Close() }, nil
 }
 

@@ -41,6 +41,9 @@ const (
 	CookieName     = "avatarbus_session"
 	CSRFHeader     = "X-CSRF-Token"
 	sessionTTL     = 12 * time.Hour
+	// IndexHeader is "off" on every answer of an API without an index (index.enabled: false):
+	// its lookups by id scan the newest MaxScan events, so they may miss older ones.
+	IndexHeader = "Avatarbus-Index"
 )
 
 // Entry is one event an index knows. Its fields match internal/index.Entry (issue 16 point 1),
@@ -54,6 +57,13 @@ type Entry struct {
 // EventIndex finds events by event id, resource id or correlation id, sorted by Time then Seq.
 type EventIndex interface {
 	Lookup(ctx context.Context, key string) ([]Entry, error)
+}
+
+// IndexedThrough is implemented by an EventIndex that knows how far it has indexed: every event
+// up to seq is in it. An id it does not know is then looked for only among the newer events
+// (its lag), not in the newest MaxScan: a miss costs the lag, not a scan of the stream.
+type IndexedThrough interface {
+	IndexedThrough(ctx context.Context) (seq uint64, err error)
 }
 
 // Attempt is one delivery attempt of an event to a route (internal/attempts, issue 16 point 2).
@@ -144,6 +154,9 @@ func New(cfg Config) *API {
 // ServeHTTP checks auth and CSRF, then answers.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if a.cfg.Index == nil {
+		w.Header().Set(IndexHeader, "off")
+	}
 	if r.URL.Path == "/api/v1/login" {
 		a.mux.ServeHTTP(w, r)
 		return
@@ -347,6 +360,11 @@ func (a *API) fromIndex(ctx context.Context, key string, f filter, limit int, cu
 // scan reads stream backwards from before cursor (the last message when 0), at most MaxScan
 // messages, keeping limit that keep accepts.
 func (a *API) scan(ctx context.Context, stream string, cursor uint64, limit int, keep func(*Event) bool) (Page, error) {
+	return a.scanAbove(ctx, stream, cursor, 0, limit, keep)
+}
+
+// scanAbove is scan that stops at seq floor (excluded).
+func (a *API) scanAbove(ctx context.Context, stream string, cursor, floor uint64, limit int, keep func(*Event) bool) (Page, error) {
 	page := Page{Items: []Event{}}
 	s, err := a.cfg.JS.Stream(ctx, stream)
 	if err != nil {
@@ -358,7 +376,7 @@ func (a *API) scan(ctx context.Context, stream string, cursor uint64, limit int,
 		top = cursor - 1
 	}
 	read := 0
-	for seq := top; seq >= st.FirstSeq && seq > 0 && read < a.cfg.MaxScan; seq-- {
+	for seq := top; seq >= st.FirstSeq && seq > floor && read < a.cfg.MaxScan; seq-- {
 		read++
 		e, err := a.getFrom(ctx, s, seq)
 		if errors.Is(err, ErrNotFound) {
@@ -425,6 +443,7 @@ func (a *API) getEvent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) findEvent(ctx context.Context, id string) (*Event, error) {
+	var floor uint64 // the scan below looks only above it: what the index may not have yet
 	if a.cfg.Index != nil {
 		entries, err := a.cfg.Index.Lookup(ctx, id)
 		if err != nil {
@@ -435,8 +454,13 @@ func (a *API) findEvent(ctx context.Context, id string) (*Event, error) {
 				return a.get(ctx, a.cfg.Stream, en.Seq)
 			}
 		}
+		if t, ok := a.cfg.Index.(IndexedThrough); ok {
+			if floor, err = t.IndexedThrough(ctx); err != nil {
+				floor = 0 // unknown: scan as without it
+			}
+		}
 	}
-	page, err := a.scan(ctx, a.cfg.Stream, 0, 1, func(e *Event) bool { return e.ev != nil && e.ev.ID == id })
+	page, err := a.scanAbove(ctx, a.cfg.Stream, 0, floor, 1, func(e *Event) bool { return e.ev != nil && e.ev.ID == id })
 	if err != nil {
 		return nil, err
 	}

@@ -501,3 +501,56 @@ func TestShutdownEndsStream(t *testing.T) {
 		t.Errorf("serve: %v", err)
 	}
 }
+
+// TestIndexOffIsSaid: an API without an index (index.enabled: false) says so on every answer,
+// one with an index does not.
+func TestIndexOffIsSaid(t *testing.T) {
+	for _, indexed := range []bool{false, true} {
+		e := setupWith(t, token, indexed)
+		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/api/v1/timeline?correlation_id=c-1", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := "off"
+		if indexed {
+			want = ""
+		}
+		if got := resp.Header.Get(adminapi.IndexHeader); resp.StatusCode != http.StatusOK || got != want {
+			t.Errorf("indexed=%v: status %d, %s %q, want %q", indexed, resp.StatusCode, adminapi.IndexHeader, got, want)
+		}
+	}
+}
+
+// laggingIndex knows no event, and says every event up to through is indexed.
+type laggingIndex struct{ through uint64 }
+
+func (laggingIndex) Lookup(context.Context, string) ([]adminapi.Entry, error) { return nil, nil }
+func (x laggingIndex) IndexedThrough(context.Context) (uint64, error)         { return x.through, nil }
+
+// TestUnknownIDScansOnlyWhatIsNotIndexed: an id the index does not know is looked for only among
+// the events above the index's floor (its lag), not in the newest MaxScan events.
+func TestUnknownIDScansOnlyWhatIsNotIndexed(t *testing.T) {
+	e := setup(t, token) // events e1..e5 at seq 1..5
+	api := adminapi.New(adminapi.Config{JS: e.js, Stream: "AVATAR", Index: laggingIndex{through: 3}, Log: zerolog.Nop()})
+	tests := []struct {
+		id   string
+		want int
+	}{
+		{"e5", http.StatusOK},       // seq 5: not indexed yet, found by the scan
+		{"e4", http.StatusOK},       // seq 4: likewise
+		{"e3", http.StatusNotFound}, // seq 3: indexed, so the index's "unknown" is the answer
+		{"e1", http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/events/"+tt.id, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, req)
+		if rec.Code != tt.want {
+			t.Errorf("GET /api/v1/events/%s with the index through seq 3: %d, want %d", tt.id, rec.Code, tt.want)
+		}
+	}
+}

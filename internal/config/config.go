@@ -30,6 +30,9 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// Tracing configures OpenTelemetry tracing (docs/tracing.md); off by default.
 	Tracing Tracing `yaml:"tracing"`
+	// Index configures the event index serve writes for find, the admin API and the console
+	// (docs/find.md); on by default.
+	Index Index `yaml:"index"`
 
 	// refs remembers the secret references (by dotted path) that were
 	// resolved into this configuration, so they can be re-read later.
@@ -282,6 +285,14 @@ type Quarantine struct {
 	MaxBytes Size `yaml:"max_bytes"`
 	// Replicas is the number of stream replicas; 0 (the default) follows stream.replicas.
 	Replicas int `yaml:"replicas"`
+}
+
+// Index configures the event index (KV <stream>_INDEX, docs/find.md).
+type Index struct {
+	// Enabled runs the index writer in serve (one instance per cluster writes, by lease); default
+	// true. Off, lookups by id in the admin API and the console scan the newest events only, and
+	// find answers from what an instance with the index on wrote, if any.
+	Enabled bool `yaml:"enabled"`
 }
 
 // HTTP tunes the ingest HTTP server so that one slow or noisy client cannot hold the others'

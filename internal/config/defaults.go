@@ -98,6 +98,7 @@ func Default() Config {
 			BodyWait:            Duration(time.Second),
 		},
 		Tracing: Tracing{Protocol: TracingGRPC, SampleRatio: 1, ServiceName: "avatarbus"},
+		Index:   Index{Enabled: true},
 	}
 }
 

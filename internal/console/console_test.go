@@ -326,6 +326,12 @@ func TestSearch(t *testing.T) {
 	if code, body, _ := b.get("/ui/?q=nope"); code != http.StatusOK || !strings.Contains(body, "Nothing found for nope") {
 		t.Errorf("search nope: %d", code)
 	}
+	// This API has no index (as with index.enabled: false): the search and the timeline say so.
+	for _, p := range []string{"/ui/?q=nope", "/ui/timeline?correlation_id=c-1"} {
+		if _, body, _ := b.get(p); !strings.Contains(body, "event index is off") {
+			t.Errorf("%s does not say the index is off:\n%s", p, body)
+		}
+	}
 }
 
 func TestRedriveFromPage(t *testing.T) {

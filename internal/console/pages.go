@@ -42,6 +42,14 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, "events", "Events", d)
 }
 
+// indexNote is indexOffNote when the API answered without an index, else "".
+func indexNote(rc *recorder) string {
+	if rc != nil && rc.hdr.Get(apiIndexHeader) == "off" {
+		return indexOffNote
+	}
+	return ""
+}
+
 func jsonNum(n uint64) string { b, _ := json.Marshal(n); return string(b) }
 
 func (c *Console) search(w http.ResponseWriter, r *http.Request, q string) {
@@ -55,9 +63,11 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, q string) {
 		c.fail(w, r, err)
 		return
 	}
+	note := ""
 	for _, key := range []string{"resource_id", "correlation_id"} {
 		var p Page
-		if _, err := c.call(r, http.MethodGet, "/api/v1/timeline?"+url.Values{key: {q}}.Encode(), nil, "", &p); err != nil {
+		rc, err := c.call(r, http.MethodGet, "/api/v1/timeline?"+url.Values{key: {q}}.Encode(), nil, "", &p)
+		if err != nil {
 			c.fail(w, r, err)
 			return
 		}
@@ -65,8 +75,9 @@ func (c *Console) search(w http.ResponseWriter, r *http.Request, q string) {
 			http.Redirect(w, r, "/ui/timeline?"+url.Values{key: {q}}.Encode(), http.StatusSeeOther)
 			return
 		}
+		note = indexNote(rc)
 	}
-	c.render(w, r, "events", "Events", listData{Q: q, Note: "Nothing found for " + q + " (event id, resource id or correlation id)."})
+	c.render(w, r, "events", "Events", listData{Q: q, Note: strings.TrimSpace("Nothing found for " + q + " (event id, resource id or correlation id). " + note)})
 }
 
 type eventData struct {
@@ -107,12 +118,13 @@ func (c *Console) replay(w http.ResponseWriter, r *http.Request) {
 func (c *Console) timeline(w http.ResponseWriter, r *http.Request) {
 	f := query(r, "resource_id", "correlation_id")
 	var p Page
-	if _, err := c.call(r, http.MethodGet, "/api/v1/timeline?"+f.Encode(), nil, "", &p); err != nil {
+	rc, err := c.call(r, http.MethodGet, "/api/v1/timeline?"+f.Encode(), nil, "", &p)
+	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
 	key := f.Get("resource_id") + f.Get("correlation_id")
-	c.render(w, r, "timeline", "Timeline "+key, listData{Filter: f, Q: key, Rows: rowsOf(p.Items)})
+	c.render(w, r, "timeline", "Timeline "+key, listData{Filter: f, Q: key, Rows: rowsOf(p.Items), Note: indexNote(rc)})
 }
 
 func (c *Console) dlq(w http.ResponseWriter, r *http.Request) {

@@ -9,9 +9,13 @@ import (
 // the API only through its http.Handler and JSON, so it does not import internal/adminapi (same
 // layer: test/arch).
 const (
-	apiCookie     = "avatarbus_session" // adminapi.CookieName
-	apiCSRFHeader = "X-CSRF-Token"      // adminapi.CSRFHeader
+	apiCookie      = "avatarbus_session" // adminapi.CookieName
+	apiCSRFHeader  = "X-CSRF-Token"      // adminapi.CSRFHeader
+	apiIndexHeader = "Avatarbus-Index"   // adminapi.IndexHeader: "off" when serve keeps no index
 )
+
+// indexOffNote is what a search or timeline page says when the API has no index.
+const indexOffNote = "The event index is off (index.enabled: false): only the newest events were searched."
 
 // Event is one stored event as the API answers it.
 type Event struct {

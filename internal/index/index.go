@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 )
 
 // BucketSuffix makes the index bucket's name from the event stream's: AVATAR_INDEX.
@@ -47,7 +49,7 @@ func hash(v string) string {
 }
 
 func key(kind, value string, seq uint64) string {
-	return fmt.Sprintf("%s.%s.%d", kind, hash(value), seq)
+	return kind + "." + hash(value) + "." + strconv.FormatUint(seq, 10) // what Sprintf("%s.%s.%d") writes, without its reflection
 }
 
 // keysOf returns the keys e is stored under: one per non-empty value.
@@ -62,7 +64,12 @@ func keysOf(e Entry) []string {
 }
 
 // KV is an [Index] reading the bucket.
-type KV struct{ kv jetstream.KeyValue }
+type KV struct {
+	kv     jetstream.KeyValue
+	st     jetstream.Stream // the bucket's stream, KV_<bucket>
+	js     jetstream.JetStream
+	stream string
+}
 
 // Open opens the index bucket of stream for reading.
 func Open(ctx context.Context, js jetstream.JetStream, stream string) (*KV, error) {
@@ -70,41 +77,102 @@ func Open(ctx context.Context, js jetstream.JetStream, stream string) (*KV, erro
 	if err != nil {
 		return nil, fmt.Errorf("%w: open %s%s: %w", ErrIndex, stream, BucketSuffix, err)
 	}
-	return &KV{kv: kv}, nil
+	st, err := js.Stream(ctx, "KV_"+stream+BucketSuffix)
+	if err != nil {
+		return nil, fmt.Errorf("%w: open %s%s: %w", ErrIndex, stream, BucketSuffix, err)
+	}
+	return &KV{kv: kv, st: st, js: js, stream: stream}, nil
+}
+
+// IndexedThrough returns the stream sequence up to which every event is indexed: the ack floor
+// of the writer's durable (an event is acked once its keys are stored).
+func (x *KV) IndexedThrough(ctx context.Context) (uint64, error) {
+	c, err := x.js.Consumer(ctx, x.stream, Durable)
+	if err != nil {
+		return 0, fmt.Errorf("%w: consumer %s: %w", ErrIndex, Durable, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("%w: consumer %s: %w", ErrIndex, Durable, err)
+	}
+	return info.AckFloor.Stream, nil
 }
 
 // Lookup returns the entries whose event id, resource id or correlation id is key.
 func (x *KV) Lookup(ctx context.Context, k string) ([]Entry, error) {
-	if k == "" {
-		return nil, nil
+	return x.LookupAll(ctx, []string{k})
+}
+
+// getters bounds the reads of one lookup in flight at once.
+const getters = 16
+
+// LookupAll returns the entries whose event id, resource id or correlation id is any of keys,
+// sorted. For each key it asks the bucket's stream which keys match <kind>.<hash>.* (the stream's
+// subject index answers that from its subject tree, at the cost of the matches), then reads those
+// keys directly, several at once. A KV watcher or key lister over the same filters creates a
+// consumer that scans the stream's blocks: ~4-8 s per lookup with 1M events indexed
+// (BENCHMARKS.md#index).
+func (x *KV) LookupAll(ctx context.Context, keys []string) ([]Entry, error) {
+	var want, names []string
+	for _, k := range keys {
+		if k == "" || slices.Contains(want, k) {
+			continue
+		}
+		want = append(want, k)
+		found, err := x.keysOf(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, found...)
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	entries := make([]*Entry, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(getters)
+	for i, name := range names {
+		g.Go(func() error {
+			e, err := x.kv.Get(gctx, name)
+			if errors.Is(err, jetstream.ErrKeyNotFound) {
+				return nil // expired between listing and reading
+			}
+			if err != nil {
+				return fmt.Errorf("%w: get %s: %w", ErrIndex, name, err)
+			}
+			var en Entry
+			if json.Unmarshal(e.Value(), &en) == nil { // not ours: skipped rather than failing the lookup
+				entries[i] = &en
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	seen := map[uint64]bool{}
 	var out []Entry
-	for _, kind := range kinds {
-		lister, err := x.kv.ListKeysFiltered(ctx, kind+"."+hash(k)+".>")
-		if err != nil {
-			return nil, fmt.Errorf("%w: list %s keys: %w", ErrIndex, kind, err)
-		}
-		for name := range lister.Keys() {
-			e, err := x.kv.Get(ctx, name)
-			if errors.Is(err, jetstream.ErrKeyNotFound) {
-				continue // expired between list and get
-			}
-			if err != nil {
-				_ = lister.Stop()
-				return nil, fmt.Errorf("%w: get %s: %w", ErrIndex, name, err)
-			}
-			var en Entry
-			if err := json.Unmarshal(e.Value(), &en); err != nil {
-				continue // not ours: skip rather than fail the lookup
-			}
-			if !seen[en.Seq] && matches(en, k) {
-				seen[en.Seq] = true
-				out = append(out, en)
-			}
+	for _, en := range entries {
+		if en != nil && !seen[en.Seq] && slices.ContainsFunc(want, func(k string) bool { return matches(*en, k) }) {
+			seen[en.Seq] = true
+			out = append(out, *en)
 		}
 	}
 	Sort(out)
+	return out, nil
+}
+
+// keysOf returns the bucket's keys of value k, of every kind: the subjects of the bucket's stream
+// matching $KV.<bucket>.*.<hash>.* (the kind is one of three tokens, the seq the last).
+func (x *KV) keysOf(ctx context.Context, k string) ([]string, error) {
+	prefix := "$KV." + x.kv.Bucket() + "."
+	info, err := x.st.Info(ctx, jetstream.WithSubjectFilter(prefix+"*."+hash(k)+".*"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: keys of %q: %w", ErrIndex, k, err)
+	}
+	out := make([]string, 0, len(info.State.Subjects))
+	for subj := range info.State.Subjects {
+		out = append(out, strings.TrimPrefix(subj, prefix))
+	}
 	return out, nil
 }
 
@@ -150,25 +218,38 @@ func Timeline(ctx context.Context, ix Index, k string) ([]Entry, error) {
 		}
 	}
 	add(first)
+	var next []string
 	for _, e := range first {
 		for _, v := range []string{e.CorrelationID, e.ResourceID} {
-			if v == "" || done[v] {
-				continue
+			if v != "" && !done[v] {
+				done[v] = true
+				next = append(next, v)
 			}
-			done[v] = true
-			more, err := ix.Lookup(ctx, v)
-			if err != nil {
-				return nil, err
-			}
-			add(more)
 		}
+	}
+	if many, ok := ix.(interface {
+		LookupAll(context.Context, []string) ([]Entry, error)
+	}); ok && len(next) > 0 {
+		more, err := many.LookupAll(ctx, next) // one read for the whole step
+		if err != nil {
+			return nil, err
+		}
+		add(more)
+		next = nil
+	}
+	for _, v := range next {
+		more, err := ix.Lookup(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		add(more)
 	}
 	Sort(out)
 	return out, nil
 }
 
-// entryOf reads what the index needs from a stored event (structured CloudEvents JSON).
-func entryOf(seq uint64, data []byte) (Entry, bool) {
+// entryOfJSON is entryOf by encoding/json: the reference entryOf agrees with, and its fallback.
+func entryOfJSON(seq uint64, data []byte) (Entry, bool) {
 	var ev struct {
 		ID            string    `json:"id"`
 		Type          string    `json:"type"`

@@ -3,6 +3,7 @@ package index_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -201,25 +202,71 @@ func TestLagCountsEventsNotYetIndexed(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
-	publish(t, js, job[1:]...)
+	// A backlog larger than a batch (256), so that the writer reports while catching up.
+	const backlog = 2000
+	publishMany(t, js, backlog)
 	c, _ := js.Consumer(context.Background(), "AVATAR", index.Durable)
-	info, err := c.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.NumPending != 2 {
-		t.Fatalf("pending while stopped = %d, want 2", info.NumPending)
+	// The server counts a consumer's pending events shortly after storing them: wait for it.
+	if info := waitInfo(t, c, func(i *jetstream.ConsumerInfo) bool { return i.NumPending >= backlog }); info.NumPending != backlog {
+		t.Fatalf("pending while stopped = %d, want %d", info.NumPending, backlog)
 	}
 	lag2, highest, _ := startMax(t, js)
-	deadline = time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(20 * time.Second)
 	for lag2.Load() != 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if got := lag2.Load(); got != 0 {
 		t.Fatalf("lag after catching up = %d, want 0", got)
 	}
-	if got := highest.Load(); got != 1 {
-		t.Fatalf("highest lag = %d, want 1 (the second of two events behind when the first was indexed)", got)
+	if got := highest.Load(); got <= 0 || got >= backlog {
+		t.Fatalf("highest lag = %d, want between 0 and %d (reported after each batch while catching up)", got, backlog)
+	}
+	// Acks are sent without waiting for the server: the last ones may still be on their way.
+	info := waitInfo(t, c, func(i *jetstream.ConsumerInfo) bool { return i.AckFloor.Stream >= backlog+1 })
+	if info.AckFloor.Stream != backlog+1 || info.NumRedelivered != 0 || info.NumAckPending != 0 {
+		t.Fatalf("durable: ack floor %d, %d redelivered, %d ack pending; want %d, 0, 0", info.AckFloor.Stream, info.NumRedelivered, info.NumAckPending, backlog+1)
+	}
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, backlog / 2, backlog - 1} { // first, middle and last of the backlog
+		id := fmt.Sprintf("bulk-%d", i)
+		if got := waitLookup(t, x, id, 1); len(got) != 1 || got[0].Seq != uint64(i+2) || got[0].ResourceID != fmt.Sprintf("vid-b%d", i) {
+			t.Fatalf("Lookup(%s) = %+v, want seq %d", id, got, i+2)
+		}
+	}
+}
+
+// waitInfo returns the consumer's info once ok accepts it, or the last one read after 10s.
+func waitInfo(t *testing.T, c jetstream.Consumer, ok func(*jetstream.ConsumerInfo) bool) *jetstream.ConsumerInfo {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := c.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(info) || time.Now().After(deadline) {
+			return info
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// publishMany stores n events bulk-0 … bulk-(n-1) with asynchronous publishes.
+func publishMany(t *testing.T, js jetstream.JetStream, n int) {
+	t.Helper()
+	for i := range n {
+		b, _ := json.Marshal(ev{fmt.Sprintf("bulk-%d", i), "avatar.video.completed", fmt.Sprintf("vid-b%d", i), t0, "heygen", fmt.Sprintf("job-b%d", i/2)})
+		if _, err := js.PublishAsync("avatar.video.completed.heygen", b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(20 * time.Second):
+		t.Fatal("publishes not acked")
 	}
 }
 
@@ -251,5 +298,86 @@ func TestOneWriterPerClusterAndFailover(t *testing.T) {
 	}
 	if lagB.Load() != 0 {
 		t.Fatalf("second indexer's lag = %d, want 0 after taking over", lagB.Load())
+	}
+}
+
+// TestLookupAllReadsManyKeysAtOnce: LookupAll answers the entries of every key once, sorted, also
+// for more keys than one read of the bucket takes.
+func TestLookupAllReadsManyKeysAtOnce(t *testing.T) {
+	js, _ := setup(t)
+	publish(t, js, job...)
+	const n = 40
+	publishMany(t, js, n)
+	_, _ = start(t, js)
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLookup(t, x, fmt.Sprintf("bulk-%d", n-1), 1)
+	got, err := x.LookupAll(context.Background(), []string{"conv-3", "hg-1", "nothing", "hg-1", ""})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := ids(got); len(ids) != 2 || ids[0] != "hg-1" || ids[1] != "tv-1" {
+		t.Fatalf("LookupAll(conv-3, hg-1, nothing, hg-1) = %v, want [hg-1 tv-1]", ids)
+	}
+	var keys []string
+	for i := range n {
+		keys = append(keys, fmt.Sprintf("bulk-%d", i))
+	}
+	got, err = x.LookupAll(context.Background(), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("LookupAll of %d event ids: %d entries, want %d", n, len(got), n)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Seq <= got[i-1].Seq { // same time: sorted by seq
+			t.Fatalf("entries not sorted: seq %d after %d", got[i].Seq, got[i-1].Seq)
+		}
+	}
+}
+
+// TestBatchRewrittenWhenBucketMovedUnderIt: the writer checks by the bucket's sequence that all
+// its puts were stored; a put by someone else in between fails the check, and the batch's events
+// are delivered again and indexed, not acked on a guess.
+func TestBatchRewrittenWhenBucketMovedUnderIt(t *testing.T) {
+	js, _ := setup(t)
+	publish(t, js, job[0])
+	_, _ = start(t, js)
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLookup(t, x, "el-1", 1)
+	kv, err := js.KeyValue(context.Background(), "AVATAR_INDEX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(context.Background(), "foreign", []byte("x")); err != nil { // another writer
+		t.Fatal(err)
+	}
+	publish(t, js, job[1])
+	if got := waitLookup(t, x, "hg-1", 1); len(got) != 1 {
+		t.Fatalf("hg-1 not indexed after the check failed once: %v", got)
+	}
+	c, _ := js.Consumer(context.Background(), "AVATAR", index.Durable)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := c.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.AckFloor.Stream == 2 {
+			if info.NumRedelivered == 0 && info.Delivered.Consumer < 3 {
+				t.Fatalf("hg-1 acked without being written again: delivered %d, redelivered %d", info.Delivered.Consumer, info.NumRedelivered)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ack floor %d, want 2", info.AckFloor.Stream)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

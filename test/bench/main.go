@@ -90,6 +90,12 @@ func main() {
 		log.Fatalf("-conns: %v", err)
 	}
 	o.targets = strings.Split(targets, ",")
+	if indexMode() { // -index: the index measurements (index.go) instead of the side-by-side run
+		if err := runIndex(o); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if o.loadgens, err = parseIssue17Flags(&o, loadgen); err != nil {
 		log.Fatal(err)
 	}
