@@ -22,7 +22,7 @@ import (
 // startIndex starts serve's index writer (it writes while it holds the cluster's index lease)
 // and the recorder of route attempts. stop ends the writer, then stores the queued attempts;
 // call it after the routes have stopped and before the broker closes.
-func startIndex(ctx context.Context, cfg *config.Config, js jetstream.JetStream, m *metrics.Metrics, log zerolog.Logger) (rec *attempts.Recorder, stop func(), err error) {
+func startIndex(ctx context.Context, cfg *config.Config, js jetstream.JetStream, m *metrics.Metrics, busy func() bool, log zerolog.Logger) (rec *attempts.Recorder, stop func(), err error) {
 	xm, err := m.Index()
 	if err != nil {
 		return nil, nil, err
@@ -34,6 +34,7 @@ func startIndex(ctx context.Context, cfg *config.Config, js jetstream.JetStream,
 			Replicas: cfg.Stream.Replicas,
 			Lag:      xm.Lag,
 			Logf:     func(format string, args ...any) { log.Warn().Msgf(format, args...) },
+			Busy:     busy,
 		})
 		if err != nil {
 			return nil, nil, err

@@ -381,3 +381,50 @@ func TestBatchRewrittenWhenBucketMovedUnderIt(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestWriterYieldsToABusyProcess: while Busy says so the writer indexes nothing (the events wait
+// in the durable); when it stops saying so, they are indexed. And it defers at most MaxDefer:
+// a process busy for good still gets its index, late.
+func TestWriterYieldsToABusyProcess(t *testing.T) {
+	js, _ := setup(t)
+	var busy atomic.Bool
+	busy.Store(true)
+	start := func(maxDefer time.Duration) (lag *atomic.Int64, stop func()) {
+		lag = &atomic.Int64{}
+		lag.Store(-1)
+		ix, err := index.New(context.Background(), js, index.Options{Stream: "AVATAR", LeaseTTL: 3 * time.Second,
+			Lag: func(l uint64) { lag.Store(int64(l)) }, Busy: busy.Load, MaxDefer: maxDefer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = ix.Run(ctx); close(done) }()
+		stop = func() { cancel(); <-done }
+		t.Cleanup(stop)
+		return lag, stop
+	}
+	lag, stop := start(time.Hour)
+	publish(t, js, job...)
+	c, _ := js.Consumer(context.Background(), "AVATAR", index.Durable)
+	time.Sleep(time.Second) // forty pulls' worth
+	if info := waitInfo(t, c, func(i *jetstream.ConsumerInfo) bool { return i.NumPending == 3 }); info.NumPending != 3 || info.Delivered.Stream != 0 || lag.Load() != -1 {
+		t.Fatalf("while busy: %d pending, %d delivered, lag reported %d; want 3, 0, none", info.NumPending, info.Delivered.Stream, lag.Load())
+	}
+	busy.Store(false)
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitLookup(t, x, "job-42", 3); len(got) != 3 {
+		t.Fatalf("after the process is no longer busy: %v, want the job's 3 events", ids(got))
+	}
+	stop()
+
+	busy.Store(true)
+	start(300 * time.Millisecond)
+	publish(t, js, ev{"late-1", "avatar.video.completed", "vid-late", t0, "heygen", ""})
+	if got := waitLookup(t, x, "late-1", 1); len(got) != 1 {
+		t.Fatalf("busy for good, MaxDefer 300ms: late-1 never indexed")
+	}
+}

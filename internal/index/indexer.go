@@ -27,7 +27,16 @@ type Options struct {
 	LeaseTTL time.Duration    // default 10s, when it creates the leases bucket
 	Lag      func(lag uint64) // called after each batch written with the events still to index; may be nil
 	Logf     func(format string, args ...any)
+	// Busy, when set, says the process has more urgent work (serve: many webhook requests in
+	// flight). While it says so the writer defers its batches, so that on a saturated machine
+	// the index lags instead of taking CPU from ingest; it defers at most MaxDefer at a time, then
+	// writes until it has caught up.
+	Busy     func() bool
+	MaxDefer time.Duration // default DefaultMaxDefer
 }
+
+// DefaultMaxDefer bounds how long the writer defers to a busy process before it indexes anyway.
+const DefaultMaxDefer = 30 * time.Second
 
 // Indexer writes the index: it holds the lease, and while it does consumes the event stream
 // with a durable consumer, so a restart resumes where the last holder stopped.
@@ -174,8 +183,29 @@ const pullEvery = 25 * time.Millisecond
 func (x *Indexer) pull(ctx context.Context) {
 	wctx := context.WithoutCancel(ctx) // a batch fetched is written and acked even when stopping
 	batch := make([]jetstream.Msg, 0, maxBatch)
+	maxDefer := x.o.MaxDefer
+	if maxDefer <= 0 {
+		maxDefer = DefaultMaxDefer
+	}
+	var deferring time.Time // when the writer began to defer to a busy process; zero: not deferring
+	catchingUp := false     // deferred for maxDefer: index until caught up, busy or not
 	for {
 		asked := time.Now()
+		if x.o.Busy != nil && !catchingUp && x.o.Busy() {
+			if deferring.IsZero() {
+				deferring = asked
+			}
+			if asked.Sub(deferring) < maxDefer {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(pullEvery):
+				}
+				continue
+			}
+			catchingUp = true
+		}
+		deferring = time.Time{}
 		b, err := x.cons.FetchNoWait(maxBatch)
 		if err != nil {
 			x.o.Logf("index: fetch: %v", err)
@@ -209,6 +239,7 @@ func (x *Indexer) pull(ctx context.Context) {
 		if len(batch) == maxBatch && ctx.Err() == nil {
 			continue // behind: the next batch at once
 		}
+		catchingUp = false
 		select {
 		case <-ctx.Done():
 			return

@@ -169,6 +169,7 @@ type Server struct {
 	log      zerolog.Logger
 	now      func() time.Time
 	draining atomic.Bool
+	inFlight atomic.Int64 // webhook requests being answered (InFlight)
 	conns    *connTracker // caps the listener and closes idle connections under pressure
 	tracer   trace.Tracer // nil: tracing off
 }
@@ -273,6 +274,10 @@ func (s *Server) Serve(ln net.Listener) error {
 // Draining reports whether Shutdown has begun; a readiness check should fail from then on, so that
 // a load balancer stops sending requests that would be answered 503.
 func (s *Server) Draining() bool { return s.draining.Load() }
+
+// InFlight is the number of webhook requests being answered now: how busy the ingest tier is, for
+// background work that yields to it (the index writer, index.Options.Busy).
+func (s *Server) InFlight() int64 { return s.inFlight.Load() }
 
 // Shutdown stops accepting connections, answers 503 to requests that arrive on open connections
 // meanwhile, and waits (until ctx ends) for in-flight requests, each still waiting for its ack.
