@@ -35,6 +35,8 @@ func startIndex(ctx context.Context, cfg *config.Config, js jetstream.JetStream,
 			Lag:      xm.Lag,
 			Logf:     func(format string, args ...any) { log.Warn().Msgf(format, args...) },
 			Busy:     busy,
+			// Where events go in atomic batches (fsync per write), so do the index's keys.
+			Atomic: cfg.NATS.EffectivePublishMode() == config.PublishBatch,
 		})
 		if err != nil {
 			return nil, nil, err

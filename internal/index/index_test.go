@@ -428,3 +428,50 @@ func TestWriterYieldsToABusyProcess(t *testing.T) {
 		t.Fatalf("busy for good, MaxDefer 300ms: late-1 never indexed")
 	}
 }
+
+// TestAtomicWriterBatchesPuts: with Atomic the bucket's stream allows atomic batches and a batch
+// of keys is stored as one (its messages carry the batch id), and lookups are the same.
+func TestAtomicWriterBatchesPuts(t *testing.T) {
+	js, _ := setup(t)
+	ix, err := index.New(context.Background(), js, index.Options{Stream: "AVATAR", LeaseTTL: 3 * time.Second, Atomic: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(context.Background(), "KV_AVATAR"+index.BucketSuffix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.CachedInfo().Config.AllowAtomicPublish {
+		t.Fatal("the bucket's stream does not allow atomic publish")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = ix.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	publish(t, js, job...)
+	x, err := index.Open(context.Background(), js, "AVATAR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitLookup(t, x, "job-42", 3); len(got) != 3 {
+		t.Fatalf("Lookup(job-42) = %v, want the job's 3 events", ids(got))
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	batched := 0
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
+		m, err := st.GetMsg(context.Background(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Header.Get("Nats-Batch-Id") != "" {
+			batched++
+		}
+	}
+	// 3 events with a resource and a correlation id each: 9 keys, each batch of them atomic (every batch has 3 keys or more).
+	if info.State.Msgs != 9 || batched != 9 {
+		t.Errorf("bucket holds %d keys, %d of them stored in an atomic batch; want 9, all", info.State.Msgs, batched)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -33,6 +34,11 @@ type Options struct {
 	// writes until it has caught up.
 	Busy     func() bool
 	MaxDefer time.Duration // default DefaultMaxDefer
+	// Atomic writes each batch's keys as one JetStream atomic batch (the bucket's stream gets
+	// allow_atomic): one fsync for the batch where the server fsyncs every write
+	// (sync_interval: always), where plain puts pay one each. Where it does not, plain puts cost
+	// the server less. serve sets it with nats.publish_mode batch.
+	Atomic bool
 }
 
 // DefaultMaxDefer bounds how long the writer defers to a busy process before it indexes anyway.
@@ -49,8 +55,10 @@ type Indexer struct {
 	holder string
 	// putPrefix is the subject prefix of the bucket's keys, "$KV.<bucket>.": the indexer publishes
 	// to it directly so that puts can be pipelined (KeyValue.Put waits for each ack).
-	putPrefix string
-	lastSeq   uint64 // the bucket's last sequence after the last batch; 0: unknown (writer only)
+	putPrefix   string
+	lastSeq     uint64 // the bucket's last sequence after the last batch; 0: unknown (writer only)
+	batchN      uint64 // atomic batches sent (writer only), for unique batch ids
+	batchPrefix string // this writer's batch id prefix, made at its first atomic batch
 }
 
 // New creates (or updates) the index bucket, with TTL = the stream's max_age, the leases bucket
@@ -74,6 +82,11 @@ func New(ctx context.Context, js jetstream.JetStream, o Options) (*Indexer, erro
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: bucket %s%s: %w", ErrIndex, o.Stream, BucketSuffix, err)
+	}
+	if o.Atomic {
+		if err := allowAtomic(ctx, js, "KV_"+o.Stream+BucketSuffix); err != nil {
+			return nil, err
+		}
 	}
 	leases, err := js.KeyValue(ctx, o.Stream+"_LEASES")
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
@@ -322,15 +335,38 @@ func (x *Indexer) putAll(ctx context.Context, subjects []string, values [][]byte
 		x.lastSeq = st.CachedInfo().State.LastSeq
 	}
 	nc := x.js.Conn()
+	var batch nats.Header // Atomic: the batch headers, one map reused for each message
+	if x.o.Atomic && n > 1 {
+		x.batchN++
+		// Batch ids are at most 64 characters (ADR-50): a random prefix of this writer, not the
+		// holder's name, which holds a host name.
+		if x.batchPrefix == "" {
+			var b [6]byte
+			_, _ = rand.Read(b[:])
+			x.batchPrefix = "ix-" + hex.EncodeToString(b[:]) + "-"
+		}
+		batch = nats.Header{batchIDHeader: {x.batchPrefix + strconv.FormatUint(x.batchN, 10)}}
+	}
+	put := func(i int) *nats.Msg {
+		m := &nats.Msg{Subject: subjects[i], Data: values[i]}
+		if batch != nil {
+			batch[batchSeqHeader] = []string{strconv.Itoa(i + 1)}
+			if i == n-1 {
+				batch[batchCommitHeader] = []string{"1"}
+			}
+			m.Header = batch
+		}
+		return m
+	}
 	for i := range n - 1 {
-		if err := nc.Publish(subjects[i], values[i]); err != nil {
+		if err := nc.PublishMsg(put(i)); err != nil {
 			x.lastSeq = 0
 			return fmt.Errorf("%w: put: %w", ErrIndex, err)
 		}
 	}
 	pctx, cancel := context.WithTimeout(ctx, putTimeout)
 	defer cancel()
-	ack, err := x.js.Publish(pctx, subjects[n-1], values[n-1])
+	ack, err := x.js.PublishMsg(pctx, put(n-1))
 	if err != nil {
 		x.lastSeq = 0 // unknown now: read it again before the next batch
 		return fmt.Errorf("%w: put: %w", ErrIndex, err)
@@ -339,6 +375,34 @@ func (x *Indexer) putAll(ctx context.Context, subjects []string, values [][]byte
 	x.lastSeq = ack.Sequence
 	if ack.Sequence-before != uint64(n) {
 		return fmt.Errorf("%w: %d puts moved the bucket from seq %d to %d", ErrIndex, n, before, ack.Sequence)
+	}
+	return nil
+}
+
+// Atomic batch headers (ADR-50; nats-server v2.15.2 server/stream.go JSBatchId, JSBatchSeq,
+// JSBatchCommit; the same protocol as internal/broker/batch.go, CONFIRMED by its tests and by
+// TestAtomicWriterBatchesPuts). The commit's ack carries the last message's sequence, so the
+// check of putAll holds unchanged.
+const (
+	batchIDHeader     = "Nats-Batch-Id"
+	batchSeqHeader    = "Nats-Batch-Sequence"
+	batchCommitHeader = "Nats-Batch-Commit"
+)
+
+// allowAtomic turns on atomic batch publish on stream, in place (never off: another instance may
+// rely on it).
+func allowAtomic(ctx context.Context, js jetstream.JetStream, stream string) error {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrIndex, stream, err)
+	}
+	cfg := st.CachedInfo().Config
+	if cfg.AllowAtomicPublish {
+		return nil
+	}
+	cfg.AllowAtomicPublish = true
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("%w: %s: allow atomic publish: %w", ErrIndex, stream, err)
 	}
 	return nil
 }
