@@ -142,9 +142,15 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger) error {
 	// The index and the attempts stream need the event stream, which broker.Open made; the
 	// writer stops after the routes, before the broker closes (find.go).
 	// The index writer yields to the ingest tier made below: it defers while many webhook
-	// requests are in flight (docs/find.md).
+	// requests have been in flight on average since it last asked (docs/find.md).
 	var ingestTier atomic.Pointer[ingest.Server]
-	busy := func() bool { s := ingestTier.Load(); return s != nil && s.InFlight() >= indexYieldInFlight }
+	load := &averageLoad{now: time.Now, answering: func() time.Duration {
+		if s := ingestTier.Load(); s != nil {
+			return s.AnsweringTime()
+		}
+		return 0
+	}}
+	busy := func() bool { return load.sample() >= indexYieldInFlight }
 	rec, stopIndex, err := startIndex(ctx, cfg, b.JS, m, busy, log)
 	if err != nil {
 		return err
@@ -274,7 +280,37 @@ func warnRetryHorizons(cfg *config.Config, reg *platform.Registry, log zerolog.L
 	}
 }
 
-// indexYieldInFlight is how many webhook requests in flight make the index writer defer: at 5000
-// requests/s answered in about a millisecond some 5 are in flight; 16 means requests are queueing
-// for the CPU, and the index can wait (BENCHMARKS.md#index).
+// indexYieldInFlight is how many webhook requests in flight on average make the index writer
+// defer: at 5000 requests/s answered in under a millisecond fewer than 5 are in flight; 16 means
+// requests are queueing for the CPU, and the index can wait (BENCHMARKS.md#index).
 const indexYieldInFlight = 16
+
+// averageLoad measures how many webhook requests were in flight on average between two calls of
+// sample: the growth of the time spent answering them over the time passed (Little's law). The
+// count at one instant was a poor signal: at 64 connections keeping both cores busy it was often
+// under 16 when the writer looked, and the writer took ~12% of the events from a saturated
+// ingest tier (BENCHMARKS.md#index).
+type averageLoad struct {
+	now       func() time.Time
+	answering func() time.Duration
+
+	mu       sync.Mutex
+	lastAt   time.Time
+	lastBusy time.Duration
+}
+
+// sample returns the average number of requests in flight since the previous call (0 on the
+// first call).
+func (l *averageLoad) sample() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	at, busy := l.now(), l.answering()
+	var avg float64
+	if !l.lastAt.IsZero() {
+		if d := at.Sub(l.lastAt); d > 0 {
+			avg = float64(busy-l.lastBusy) / float64(d)
+		}
+	}
+	l.lastAt, l.lastBusy = at, busy
+	return avg
+}

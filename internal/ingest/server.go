@@ -155,23 +155,24 @@ type endpoint struct {
 
 // Server is the ingest HTTP server.
 type Server struct {
-	echo     *echo.Echo
-	handler  http.Handler // echo behind withRequestID
-	http     *http.Server
-	sources  map[string]*endpoint
-	unknown  *metrics.Source // records requests for unconfigured sources; nil without metrics
-	prefix   string
-	subjects *subjectCache // the subjects of prefix
-	pub      Publisher
-	quar     Quarantine         // nil keeps nothing
-	offload  *offload.Offloader // nil stores nothing by reference
-	budget   *bodyBudget        // bytes of bodies in flight
-	log      zerolog.Logger
-	now      func() time.Time
-	draining atomic.Bool
-	inFlight atomic.Int64 // webhook requests being answered (InFlight)
-	conns    *connTracker // caps the listener and closes idle connections under pressure
-	tracer   trace.Tracer // nil: tracing off
+	echo      *echo.Echo
+	handler   http.Handler // echo behind withRequestID
+	http      *http.Server
+	sources   map[string]*endpoint
+	unknown   *metrics.Source // records requests for unconfigured sources; nil without metrics
+	prefix    string
+	subjects  *subjectCache // the subjects of prefix
+	pub       Publisher
+	quar      Quarantine         // nil keeps nothing
+	offload   *offload.Offloader // nil stores nothing by reference
+	budget    *bodyBudget        // bytes of bodies in flight
+	log       zerolog.Logger
+	now       func() time.Time
+	draining  atomic.Bool
+	inFlight  atomic.Int64 // webhook requests being answered (InFlight)
+	answering atomic.Int64 // ns spent answering webhook requests, summed when each is answered (AnsweringTime)
+	conns     *connTracker // caps the listener and closes idle connections under pressure
+	tracer    trace.Tracer // nil: tracing off
 }
 
 // New builds the server; it does not listen yet.
@@ -278,6 +279,12 @@ func (s *Server) Draining() bool { return s.draining.Load() }
 // InFlight is the number of webhook requests being answered now: how busy the ingest tier is, for
 // background work that yields to it (the index writer, index.Options.Busy).
 func (s *Server) InFlight() int64 { return s.inFlight.Load() }
+
+// AnsweringTime is the time spent answering webhook requests so far, summed over the requests
+// (each added when answered). Its growth over an interval divided by the interval is the average
+// number of requests in flight during it (Little's law): a steadier measure of load than
+// InFlight, which at one instant is often low even when the tier is saturated.
+func (s *Server) AnsweringTime() time.Duration { return time.Duration(s.answering.Load()) }
 
 // Shutdown stops accepting connections, answers 503 to requests that arrive on open connections
 // meanwhile, and waits (until ctx ends) for in-flight requests, each still waiting for its ack.

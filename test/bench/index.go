@@ -47,7 +47,7 @@ func init() {
 	flag.StringVar(&f.mode, "index", "", "run the index measurements instead of the side-by-side run: ingest, lookup or all (BENCHMARKS.md#index)")
 	flag.IntVar(&f.rounds, "index-rounds", 3, "-index ingest: closed-loop rounds, each one cell with the index on and one off (order alternating)")
 	flag.IntVar(&f.conns, "index-conns", 64, "-index ingest: connections of the closed loop")
-	flag.IntVar(&f.maxRate, "index-max-rate", 15000, "-index ingest: highest expected req/s of the closed loop: sizes the pre-signed requests")
+	flag.IntVar(&f.maxRate, "index-max-rate", 30000, "-index ingest: highest expected req/s of the closed loop: sizes the pre-signed requests")
 	flag.IntVar(&f.rate, "index-rate", 5000, "-index ingest: requests per second of the open-loop run")
 	flag.DurationVar(&f.openDuration, "index-open-duration", 20*time.Second, "-index ingest: length of the open-loop run")
 	flag.IntVar(&f.events, "index-events", 1000000, "-index lookup: events stored and indexed")

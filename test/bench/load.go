@@ -227,7 +227,7 @@ func closedLoop(url string, conns int, reqs []signedRequest, warmup, window time
 	res.Sent = int(min(next.Load(), int64(len(reqs))))
 	slices.Sort(res.Latency)
 	if ranOut.Load() {
-		return res, fmt.Errorf("ran out of %d pre-signed requests: raise -max-rate", len(reqs))
+		return res, fmt.Errorf("ran out of %d pre-signed requests: raise -max-rate (-index-max-rate with -index)", len(reqs))
 	}
 	return res, nil
 }
