@@ -41,3 +41,11 @@ type Preset interface {
 	// or an event it does not know becomes an avatar.unrecognized event carrying the raw body.
 	Normalize(in Input) envelope.Event
 }
+
+// EventPlatform is the platform token p stamps on the events of the source named source (the
+// envelope's platform and the last token of the event's subject): the preset's name for a named
+// platform, the source's name for a generic preset. It asks the preset itself, so the two can
+// never disagree.
+func EventPlatform(p Preset, source string) string {
+	return p.Normalize(Input{Source: source, Body: []byte("{}")}).Platform
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/avatarbus/avatarbus/internal/attempts"
 	"github.com/avatarbus/avatarbus/internal/config"
 	"github.com/avatarbus/avatarbus/internal/index"
+	"github.com/avatarbus/avatarbus/platform"
 	"github.com/avatarbus/avatarbus/router"
 	"github.com/avatarbus/avatarbus/subjects"
 )
@@ -57,7 +58,8 @@ func adminAPIHandler(cfg *config.Config, js jetstream.JetStream, log zerolog.Log
 			}
 			return out, err
 		}),
-		Log: log.With().Str("component", "adminapi").Logger(),
+		SubjectPrefix: cfg.Stream.SubjectPrefix,
+		Log:           log.With().Str("component", "adminapi").Logger(),
 	})
 }
 
@@ -135,7 +137,11 @@ func redriveOne(cfg *config.Config, js jetstream.JetStream, routes map[string]de
 func sourceRefs(cfg *config.Config) []adminapi.SourceRef {
 	out := make([]adminapi.SourceRef, len(cfg.Sources))
 	for i, s := range cfg.Sources {
-		out[i] = adminapi.SourceRef{Name: s.Name, Platform: s.Platform, Filters: subjects.PlatformSubjects(cfg.Stream.SubjectPrefix, s.Name)}
+		token := s.Name // a source's events end in its platform token: its preset's name, or its own for a generic preset
+		if p, ok := platform.Default().Lookup(s.Platform); ok {
+			token = platform.EventPlatform(p, s.Name)
+		}
+		out[i] = adminapi.SourceRef{Name: s.Name, Platform: s.Platform, Filters: subjects.PlatformSubjects(cfg.Stream.SubjectPrefix, token)}
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -114,7 +115,10 @@ type Config struct {
 	// Routes are the replay targets by name; a replay may also name a URL.
 	Routes  map[string]deliver.Target
 	MaxScan int // 0 = DefaultMaxScan
-	Log     zerolog.Logger
+	// SubjectPrefix is the event stream's subject prefix (e.g. avatar): with it, lists filtered
+	// by platform or type read only the matching subjects; without it they scan.
+	SubjectPrefix string
+	Log           zerolog.Logger
 }
 
 // API is the http.Handler of /api/v1.
@@ -310,15 +314,24 @@ func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	limit, lerr := parseLimit(q.Get("limit"))
 	cursor, cerr := parseUint(q.Get("cursor"))
-	if err = errors.Join(err, lerr, cerr); err != nil {
+	if err = errors.Join(err, lerr, cerr, checkSubjectFilter(f)); err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
 	var page Page
-	if key := first(f.resourceID, f.correlationID); key != "" && a.cfg.Index != nil {
+	key := first(f.resourceID, f.correlationID)
+	switch filters := a.subjectFilters(f); {
+	case key != "" && a.cfg.Index != nil:
 		page, err = a.fromIndex(r.Context(), key, f, limit, cursor)
-	} else {
-		page, err = a.scan(r.Context(), a.cfg.Stream, cursor, limit, func(e *Event) bool { return f.match(e.ev) })
+	case key == "" && filters != nil:
+		page, err = a.bySubject(r.Context(), filters, f, limit, cursor)
+	default:
+		page, err = a.scan(r.Context(), a.cfg.Stream, cursor, limit, func(e *Event) verdict {
+			if !f.since.IsZero() && e.Time.Before(f.since) {
+				return stop // stored before since, so received before it, as is everything older
+			}
+			return takeIf(f.match(e.ev))
+		})
 	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err)
@@ -357,14 +370,30 @@ func (a *API) fromIndex(ctx context.Context, key string, f filter, limit int, cu
 	return page, nil
 }
 
+// verdict is what a scan does with a message it read.
+type verdict int
+
+const (
+	skip verdict = iota // not in the page
+	take                // in the page
+	stop                // not in the page, nor is anything older: the scan ends
+)
+
+func takeIf(ok bool) verdict {
+	if ok {
+		return take
+	}
+	return skip
+}
+
 // scan reads stream backwards from before cursor (the last message when 0), at most MaxScan
-// messages, keeping limit that keep accepts.
-func (a *API) scan(ctx context.Context, stream string, cursor uint64, limit int, keep func(*Event) bool) (Page, error) {
+// messages, keeping limit that keep takes; a page cut short by MaxScan has a next_cursor.
+func (a *API) scan(ctx context.Context, stream string, cursor uint64, limit int, keep func(*Event) verdict) (Page, error) {
 	return a.scanAbove(ctx, stream, cursor, 0, limit, keep)
 }
 
 // scanAbove is scan that stops at seq floor (excluded).
-func (a *API) scanAbove(ctx context.Context, stream string, cursor, floor uint64, limit int, keep func(*Event) bool) (Page, error) {
+func (a *API) scanAbove(ctx context.Context, stream string, cursor, floor uint64, limit int, keep func(*Event) verdict) (Page, error) {
 	page := Page{Items: []Event{}}
 	s, err := a.cfg.JS.Stream(ctx, stream)
 	if err != nil {
@@ -376,7 +405,13 @@ func (a *API) scanAbove(ctx context.Context, stream string, cursor, floor uint64
 		top = cursor - 1
 	}
 	read := 0
-	for seq := top; seq >= st.FirstSeq && seq > floor && read < a.cfg.MaxScan; seq-- {
+	seq := top
+	for ; seq >= st.FirstSeq && seq > floor && seq > 0; seq-- {
+		if read == a.cfg.MaxScan {
+			// Stopped with events left below: the next page goes on from the last one read.
+			page.NextCursor = seq + 1
+			return page, nil
+		}
 		read++
 		e, err := a.getFrom(ctx, s, seq)
 		if errors.Is(err, ErrNotFound) {
@@ -385,8 +420,11 @@ func (a *API) scanAbove(ctx context.Context, stream string, cursor, floor uint64
 		if err != nil {
 			return page, err
 		}
-		if !keep(e) {
+		switch keep(e) {
+		case skip:
 			continue
+		case stop:
+			return page, nil
 		}
 		if len(page.Items) == limit {
 			page.NextCursor = page.Items[limit-1].Seq
@@ -413,16 +451,22 @@ func (a *API) getFrom(ctx context.Context, s jetstream.Stream, seq uint64) (*Eve
 	if err != nil {
 		return nil, fmt.Errorf("adminapi: read seq %d: %w", seq, err)
 	}
-	e := &Event{Seq: m.Sequence, Subject: m.Subject, Time: m.Time, Headers: m.Header}
-	if ev, err := envelope.Unmarshal(m.Data); err == nil {
-		e.ev, e.Envelope = ev, m.Data
-	} else if json.Valid(m.Data) {
-		e.Envelope = m.Data
+	return eventOf(m.Sequence, m.Subject, m.Time, m.Header, m.Data), nil
+}
+
+// eventOf is the API's view of a stored message: its envelope decoded when it is one, else the
+// JSON it holds, else its bytes as a JSON string.
+func eventOf(seq uint64, subject string, at time.Time, h nats.Header, data []byte) *Event {
+	e := &Event{Seq: seq, Subject: subject, Time: at, Headers: h}
+	if ev, err := envelope.Unmarshal(data); err == nil {
+		e.ev, e.Envelope = ev, data
+	} else if json.Valid(data) {
+		e.Envelope = data
 	} else {
-		b, _ := json.Marshal(string(m.Data))
+		b, _ := json.Marshal(string(data))
 		e.Envelope = b
 	}
-	return e, nil
+	return e
 }
 
 // getEvent answers one event by id (the envelope id) or by its sequence ("seq:12").
@@ -460,7 +504,7 @@ func (a *API) findEvent(ctx context.Context, id string) (*Event, error) {
 			}
 		}
 	}
-	page, err := a.scanAbove(ctx, a.cfg.Stream, 0, floor, 1, func(e *Event) bool { return e.ev != nil && e.ev.ID == id })
+	page, err := a.scanAbove(ctx, a.cfg.Stream, 0, floor, 1, func(e *Event) verdict { return takeIf(e.ev != nil && e.ev.ID == id) })
 	if err != nil {
 		return nil, err
 	}
@@ -483,7 +527,7 @@ func (a *API) timeline(w http.ResponseWriter, r *http.Request) {
 	if a.cfg.Index != nil {
 		page, err = a.fromIndex(r.Context(), first(f.resourceID, f.correlationID), f, MaxLimit, 0)
 	} else {
-		page, err = a.scan(r.Context(), a.cfg.Stream, 0, MaxLimit, func(e *Event) bool { return f.match(e.ev) })
+		page, err = a.scan(r.Context(), a.cfg.Stream, 0, MaxLimit, func(e *Event) verdict { return takeIf(f.match(e.ev)) })
 	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err)
@@ -516,7 +560,7 @@ func (a *API) listStream(w http.ResponseWriter, r *http.Request, stream string) 
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	page, err := a.scan(r.Context(), stream, cursor, limit, func(*Event) bool { return true })
+	page, err := a.scan(r.Context(), stream, cursor, limit, func(*Event) verdict { return take })
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		writeJSON(w, http.StatusOK, Page{Items: []Event{}}) // nothing was ever stored there
 		return

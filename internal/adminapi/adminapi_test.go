@@ -110,8 +110,9 @@ func setupWith(t *testing.T, tok string, indexed bool) *env {
 		JS: js, Stream: "AVATAR", DeadLetterStream: "AVATAR_DLQ", QuarantineStream: "AVATAR_QUARANTINE",
 		Token:   tok,
 		Routes:  map[string]deliver.Target{"crm": {URL: rc.URL}},
-		Redrive: adminapitest.Redriver(js, rc.URL),
-		Log:     zerolog.Nop(),
+		Redrive:       adminapitest.Redriver(js, rc.URL),
+		SubjectPrefix: "avatar",
+		Log:           zerolog.Nop(),
 	})
 	admin := ingest.NewAdmin(ingest.AdminConfig{API: api, Log: zerolog.Nop()})
 	hs := httptest.NewServer(admin.Handler())
@@ -208,7 +209,7 @@ func testListEvents(t *testing.T, indexed bool) {
 	if indexed && e.idx.lookups.Load() == 0 {
 		t.Error("resource and correlation queries did not use the index")
 	}
-	for _, bad := range []string{"limit=0", "limit=x", "since=yesterday", "cursor=-1"} {
+	for _, bad := range []string{"limit=0", "limit=x", "since=yesterday", "cursor=-1", "platform=a.b", "platform=*", "type=video.completed", "type=avatar.video.>"} {
 		if code, _ := e.do(t, "GET", "/api/v1/events?"+bad, "", nil); code != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", bad, code)
 		}

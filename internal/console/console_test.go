@@ -58,8 +58,9 @@ func setup(t *testing.T, tok string) *env {
 	rc := adminapitest.NewReceiver(t)
 	api := adminapi.New(adminapi.Config{
 		JS: js, Stream: "AVATAR", DeadLetterStream: "AVATAR_DLQ", QuarantineStream: "AVATAR_QUARANTINE",
-		Token:  tok,
-		Routes: map[string]deliver.Target{"crm": {URL: rc.URL}},
+		SubjectPrefix: "avatar", // as serve wires it: platform and type filters select by subject
+		Token:         tok,
+		Routes:        map[string]deliver.Target{"crm": {URL: rc.URL}},
 		Attempts: adminapi.AttemptListerFunc(func(_ context.Context, id string) ([]adminapi.Attempt, error) {
 			return []adminapi.Attempt{{Route: "crm", EventID: id, Attempt: 1, At: t0, Status: 503, Error: "upstream busy"}}, nil
 		}),

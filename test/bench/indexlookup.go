@@ -237,7 +237,7 @@ func indexLookup(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, ns 
 	}
 
 	// The admin API, in-process, over the same index (as cmd/avatarbus wires it).
-	api := adminapi.New(adminapi.Config{JS: js, Stream: lookupStream, Index: kvIndex{kv}, Log: zerolog.Nop()})
+	api := adminapi.New(adminapi.Config{JS: js, Stream: lookupStream, SubjectPrefix: lookupSubject, Index: kvIndex{kv}, Log: zerolog.Nop()})
 	get := func(path string) (int, error) {
 		rec := httptest.NewRecorder()
 		api.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil))
@@ -247,6 +247,7 @@ func indexLookup(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, ns 
 		return strings.Count(rec.Body.String(), `"seq":`), nil
 	}
 	few := max(10, f.lookups/20)
+	oldest := lookupPlatforms[0] // the platform of the oldest fifth of the stream
 	api1 := []struct {
 		k  lookupKind
 		n  int
@@ -261,8 +262,11 @@ func indexLookup(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, ns 
 		{lookupKind{name: "GET /api/v1/events?limit=50 (no filter)", want: 50, comment: "the newest 50: reads 50 messages"}, few, func(int) (int, error) {
 			return get("/api/v1/events?limit=50")
 		}},
-		{lookupKind{name: "GET /api/v1/events?platform=tavus&limit=50", want: 0, comment: fmt.Sprintf("no index for platform or type: scans from the newest event, at most %d (adminapi.DefaultMaxScan); here they are all of the last step's platform, so it answers none", adminapi.DefaultMaxScan)}, few, func(int) (int, error) {
-			return get("/api/v1/events?platform=tavus&limit=50")
+		{lookupKind{name: "GET /api/v1/events?platform=" + oldest + "&limit=50", want: 50, comment: fmt.Sprintf("the newest 50 of %s's events, which are the oldest %d of the stream: selected by subject, the page found by counting (bisection)", oldest, f.jobs)}, few, func(int) (int, error) {
+			return get("/api/v1/events?platform=" + oldest + "&limit=50")
+		}},
+		{lookupKind{name: "GET /api/v1/events?type=…&platform=" + oldest + "&limit=50&cursor=…", want: 50, comment: "a page in the middle of that platform's events"}, few, func(i int) (int, error) {
+			return get(fmt.Sprintf("/api/v1/events?type=%s&platform=%s&limit=50&cursor=%d", envelope.TypeVideoCompleted, oldest, 1000+i*(f.jobs/few)))
 		}},
 		{lookupKind{name: "GET /api/v1/events/{unknown id}", want: 0, comment: "an id the index does not know: only the events not indexed yet are scanned (here none)"}, 10, func(i int) (int, error) {
 			return get("/api/v1/events/no-such-" + strconv.Itoa(i))
