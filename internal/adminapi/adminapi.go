@@ -305,6 +305,17 @@ type Page struct {
 	NextCursor uint64  `json:"next_cursor,omitempty"`
 }
 
+// add appends e (older than every item) unless the page holds limit items already; then it sets
+// the next page's cursor and says the page is full.
+func (p *Page) add(e *Event, limit int) bool {
+	if len(p.Items) == limit {
+		p.NextCursor = p.Items[limit-1].Seq
+		return false
+	}
+	p.Items = append(p.Items, *e)
+	return true
+}
+
 func (a *API) listEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := filter{platform: q.Get("platform"), typ: q.Get("type"), resourceID: q.Get("resource_id"), correlationID: q.Get("correlation_id")}
@@ -361,11 +372,9 @@ func (a *API) fromIndex(ctx context.Context, key string, f filter, limit int, cu
 		if !f.match(e.ev) {
 			continue
 		}
-		if len(page.Items) == limit {
-			page.NextCursor = page.Items[limit-1].Seq
+		if !page.add(e, limit) {
 			break
 		}
-		page.Items = append(page.Items, *e)
 	}
 	return page, nil
 }
@@ -426,11 +435,9 @@ func (a *API) scanAbove(ctx context.Context, stream string, cursor, floor uint64
 		case stop:
 			return page, nil
 		}
-		if len(page.Items) == limit {
-			page.NextCursor = page.Items[limit-1].Seq
+		if !page.add(e, limit) {
 			return page, nil
 		}
-		page.Items = append(page.Items, *e)
 	}
 	return page, nil
 }

@@ -131,11 +131,9 @@ func (a *API) bySubject(ctx context.Context, filters []string, f filter, limit i
 		if !f.match(e.ev) {
 			continue
 		}
-		if len(page.Items) == limit {
-			page.NextCursor = page.Items[limit-1].Seq
+		if !page.add(e, limit) {
 			break
 		}
-		page.Items = append(page.Items, *e)
 	}
 	if page.NextCursor == 0 && len(found) > 0 && inRange > uint64(len(found)) {
 		// Matches below lo remain (the page came short after match dropped some): go on there.
