@@ -108,8 +108,8 @@ func setupWith(t *testing.T, tok string, indexed bool) *env {
 	api := adminapi.New(adminapi.Config{
 		Index: idx, Attempts: attempts,
 		JS: js, Stream: "AVATAR", DeadLetterStream: "AVATAR_DLQ", QuarantineStream: "AVATAR_QUARANTINE",
-		Token:   tok,
-		Routes:  map[string]deliver.Target{"crm": {URL: rc.URL}},
+		Token:         tok,
+		Routes:        map[string]deliver.Target{"crm": {URL: rc.URL}},
 		Redrive:       adminapitest.Redriver(js, rc.URL),
 		SubjectPrefix: "avatar",
 		Log:           zerolog.Nop(),

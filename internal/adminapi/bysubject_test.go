@@ -27,7 +27,7 @@ func TestListBySubject(t *testing.T) {
 	adminapitest.Streams(t, js)
 	// 30 tavus events (seq 1..30, every third one failed), then 120 heygen and did events.
 	start := time.Now().UTC().Add(-time.Second) // received before stored, as in ingest
-	var tavus []string // ids, oldest first
+	var tavus []string                          // ids, oldest first
 	for i := range 150 {
 		e := adminapitest.Event{ID: "ev" + strconv.Itoa(i+1), Platform: "heygen", Type: "avatar.video.completed"}
 		switch {
