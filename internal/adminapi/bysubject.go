@@ -91,9 +91,11 @@ func (a *API) bySubject(ctx context.Context, filters []string, f filter, limit i
 	if top < bottom || top == 0 {
 		return page, nil
 	}
-	above, err := c.from(ctx, top+1)
-	if err != nil {
-		return page, err
+	var above uint64 // matches after top
+	if top < st.LastSeq {
+		if above, err = c.from(ctx, top+1); err != nil {
+			return page, err
+		}
 	}
 	want := uint64(limit) + 1 // one more tells whether there is a next page
 	inRange, err := c.from(ctx, bottom)
