@@ -33,23 +33,31 @@ func (c inProcess) Up(i int)   { c.Restart(i) }
 // load and restarts it later.
 func TestClusterLeaderShutdown(t *testing.T) {
 	skipShort(t)
-	failover(t, inProcess{brokertest.RunCluster(t, 3)})
+	failover(t, inProcess{brokertest.RunCluster(t, 3)}, false)
 }
 
 // TestClusterLeaderKilled kills the stream leader with SIGKILL: the nodes are nats-server
 // processes (the version go.mod pins), so the leader gets no chance to hand over.
 func TestClusterLeaderKilled(t *testing.T) {
 	skipShort(t)
-	failover(t, runProcessCluster(t, 3))
+	failover(t, runProcessCluster(t, 3), false)
 }
 
-// failover runs avatarbus against c with an R3 stream, takes the stream's leader down under a
+// TestClusterLeaderKilledBatch is the same SIGKILL with publish_mode batch (atomic batches, group
+// commit): every request is still answered 2xx or 503 in time, and what was answered 2xx is on
+// every replica once.
+func TestClusterLeaderKilledBatch(t *testing.T) {
+	skipShort(t)
+	failover(t, runProcessCluster(t, 3), true)
+}
+
+// failover runs avatarbus against c (publishing in batch mode when batch) with an R3 stream, takes the stream's leader down under a
 // steady signed load and brings it back later (once; four times under -long). Every request must
 // be answered 2xx or 503 within its publish timeout (plus processing), 2xx must resume after each
 // loss, and every event answered 2xx must be stored exactly once, on every replica.
-func failover(t *testing.T, c faultyCluster) {
+func failover(t *testing.T, c faultyCluster, batch bool) {
 	const publishTimeout = time.Second
-	st := startStack(t, reliability.StackConfig{NATSURL: c.URLs(), Replicas: 3, PublishTimeout: publishTimeout})
+	st := startStack(t, reliability.StackConfig{NATSURL: c.URLs(), Replicas: 3, PublishTimeout: publishTimeout, Batch: batch})
 	js := jetStream(t, c.URLs())
 	leaderOf := func() int { return streamLeader(js, c) }
 	waitfor.Cond(t, 20*time.Second, func() bool { return leaderOf() >= 0 }, "stream leader elected")

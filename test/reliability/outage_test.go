@@ -16,10 +16,22 @@ import (
 // stream, and none is stored twice.
 func TestBrokerOutageUnderLoad(t *testing.T) {
 	skipShort(t)
+	brokerOutage(t, false)
+}
+
+// TestBrokerOutageUnderLoadBatch is the same outage with publish_mode batch: requests gathered
+// into an atomic batch when the server went away are all answered 503, and none is stored twice
+// after it comes back.
+func TestBrokerOutageUnderLoadBatch(t *testing.T) {
+	skipShort(t)
+	brokerOutage(t, true)
+}
+
+func brokerOutage(t *testing.T, batch bool) {
 	opts := brokertest.Options(t.TempDir())
 	srv := brokertest.RunWithOptions(t, opts)
 	opts.Port = brokertest.Port(srv) // restarts take the same port and store
-	st := startStack(t, reliability.StackConfig{NATSURL: srv.ClientURL(), PublishTimeout: time.Second})
+	st := startStack(t, reliability.StackConfig{NATSURL: srv.ClientURL(), PublishTimeout: time.Second, Batch: batch})
 
 	load := startLoad(&reliability.Load{URL: st.URL, Prefix: "outage", Workers: 4})
 	type window struct{ down, up time.Time }

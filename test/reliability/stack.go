@@ -62,6 +62,9 @@ type StackConfig struct {
 	Now func() time.Time
 	// HTTP bounds ingest's connections; zero fields take ingest's defaults (as serve's do).
 	HTTP ingest.HTTPConfig
+	// Batch publishes by group commit into atomic batches (nats.publish_mode: batch, as serve
+	// does); the stream then allows atomic publish. false publishes one by one (async).
+	Batch bool
 	// Log receives avatarbus's log; the zero logger writes nothing.
 	Log zerolog.Logger
 }
@@ -96,7 +99,7 @@ func Start(ctx context.Context, cfg StackConfig) (*Stack, error) {
 		Conn:     broker.ConnConfig{URL: cfg.NATSURL, Name: "avatarbus", PingInterval: cfg.PingInterval},
 		Embedded: broker.EmbeddedConfig{Listen: "127.0.0.1:0", StoreDir: cfg.StoreDir, SyncInterval: cfg.SyncInterval, ServerName: "avatarbus"},
 		Stream: broker.StreamConfig{Name: StreamName, Subjects: subjects.StreamSubjects("avatar"), Replicas: cfg.Replicas,
-			MaxAge: 24 * time.Hour, Duplicates: cfg.DuplicateWindow},
+			MaxAge: 24 * time.Hour, Duplicates: cfg.DuplicateWindow, AtomicPublish: cfg.Batch},
 		PublishTimeout: cfg.PublishTimeout,
 	}, cfg.Log)
 	if err != nil {
@@ -107,10 +110,14 @@ func Start(ctx context.Context, cfg StackConfig) (*Stack, error) {
 		b.Close()
 		return nil, fmt.Errorf("listen: %w", err)
 	}
+	var pub ingest.Publisher = b.Publisher()
+	if cfg.Batch {
+		pub = b.BatchPublisher(broker.BatchConfig{}) // serve's defaults; the broker's publish timeout
+	}
 	s := &Stack{
 		URL:    "http://" + ln.Addr().String(),
 		Broker: b,
-		Ingest: ingest.New(ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: b.Publisher(), Log: cfg.Log, Now: cfg.Now, HTTP: cfg.HTTP}),
+		Ingest: ingest.New(ingest.Config{Sources: sources, SubjectPrefix: "avatar", Publisher: pub, Log: cfg.Log, Now: cfg.Now, HTTP: cfg.HTTP}),
 		served: make(chan error, 1),
 	}
 	go func() { s.served <- s.Ingest.Serve(ln) }()
