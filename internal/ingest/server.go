@@ -169,7 +169,6 @@ type Server struct {
 	log       zerolog.Logger
 	now       func() time.Time
 	draining  atomic.Bool
-	inFlight  atomic.Int64 // webhook requests being answered (InFlight)
 	answering atomic.Int64 // ns spent answering webhook requests, summed when each is answered (AnsweringTime)
 	conns     *connTracker // caps the listener and closes idle connections under pressure
 	tracer    trace.Tracer // nil: tracing off
@@ -276,14 +275,11 @@ func (s *Server) Serve(ln net.Listener) error {
 // a load balancer stops sending requests that would be answered 503.
 func (s *Server) Draining() bool { return s.draining.Load() }
 
-// InFlight is the number of webhook requests being answered now: how busy the ingest tier is, for
-// background work that yields to it (the index writer, index.Options.Busy).
-func (s *Server) InFlight() int64 { return s.inFlight.Load() }
-
 // AnsweringTime is the time spent answering webhook requests so far, summed over the requests
 // (each added when answered). Its growth over an interval divided by the interval is the average
-// number of requests in flight during it (Little's law): a steadier measure of load than
-// InFlight, which at one instant is often low even when the tier is saturated.
+// number of requests in flight during it (Little's law): how busy the ingest tier is, for
+// background work that yields to it (serve's index writer). The count in flight at one instant
+// is often low even when the tier is saturated.
 func (s *Server) AnsweringTime() time.Duration { return time.Duration(s.answering.Load()) }
 
 // Shutdown stops accepting connections, answers 503 to requests that arrive on open connections
