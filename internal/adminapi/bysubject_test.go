@@ -104,17 +104,22 @@ func TestListBySubject(t *testing.T) {
 		}
 	}
 
+	if n, err := consumersOf(js); err != nil || n != 0 {
+		t.Errorf("%d consumers left on the stream after the lists (%v), want 0", n, err)
+	}
+}
+
+// consumersOf counts the consumers of AVATAR.
+func consumersOf(js jetstream.JetStream) (int, error) {
 	s, err := js.Stream(context.Background(), "AVATAR")
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	info, err := s.Info(context.Background())
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
-	if info.State.Consumers != 0 {
-		t.Errorf("%d consumers left on the stream after the lists, want 0", info.State.Consumers)
-	}
+	return info.State.Consumers, nil
 }
 
 // TestListBySubjectOnACluster: on an R3 stream of a three-node cluster, where every filtered
@@ -147,11 +152,7 @@ func TestListBySubjectOnACluster(t *testing.T) {
 		t.Fatalf("platform=tavus on the cluster: %d items, first %s, next %d", len(p.Items), ids(p), p.NextCursor)
 	}
 	waitfor.Cond(t, 10*time.Second, func() bool {
-		s, err := js.Stream(context.Background(), "AVATAR")
-		if err != nil {
-			return false
-		}
-		info, err := s.Info(context.Background())
-		return err == nil && info.State.Consumers == 0
+		n, err := consumersOf(js)
+		return err == nil && n == 0
 	}, "no consumers left on the stream")
 }
