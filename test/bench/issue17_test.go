@@ -57,16 +57,20 @@ func TestAvatarbusConfigsLoad(t *testing.T) {
 	for _, tc := range []struct {
 		name, nats string
 		check      func(*config.Config) bool
+		extra      string
 	}{
-		{"avatarbus", `url: "nats://127.0.0.1:4222"`, func(c *config.Config) bool { return c.NATS.URL == "nats://127.0.0.1:4222" }},
+		{"avatarbus", `url: "nats://127.0.0.1:4222"`, func(c *config.Config) bool {
+			return c.NATS.URL == "nats://127.0.0.1:4222" && c.Index.Enabled && time.Duration(c.Stream.DuplicateWindow) == benchDupWindow
+		}, ""},
+		{"avatarbus-noindex", `url: "nats://127.0.0.1:4222"`, func(c *config.Config) bool { return !c.Index.Enabled }, noIndexConfig},
 		{"embedded-always", `embedded: {listen: "127.0.0.1:4999", store_dir: "` + dir + `", avatarbus_password: "` + embeddedPassword +
 			`", consumer_password: "` + embeddedConsumerPassword + `", sync_interval: always}`,
-			func(c *config.Config) bool { return c.NATS.Embedded.SyncInterval == "always" }},
-		{"avatarbus-batch", `url: "nats://127.0.0.1:4222", publish_mode: batch`, func(c *config.Config) bool { return true }},
+			func(c *config.Config) bool { return c.NATS.Embedded.SyncInterval == "always" }, ""},
+		{"avatarbus-batch", `url: "nats://127.0.0.1:4222", publish_mode: batch`, func(c *config.Config) bool { return true }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, tc.name+".yaml")
-			if err := os.WriteFile(path, []byte(avatarbusConfig("127.0.0.1:1", "127.0.0.1:2", tc.nats, batchStream, batchPrefix)), 0o600); err != nil {
+			if err := os.WriteFile(path, []byte(avatarbusConfig("127.0.0.1:1", "127.0.0.1:2", tc.nats, batchStream, batchPrefix)+tc.extra), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			cfg, _, err := config.Load(config.LoadOptions{Path: path, Env: []string{}})
@@ -144,12 +148,16 @@ func TestRatiosEachRun(t *testing.T) {
 	add("avatarbus-batch", 2, "go", 1500, 20*time.Millisecond, 150)
 	add("baseline", 1, "wrk", 4000, 10*time.Millisecond, 100)
 	add("avatarbus", 1, "wrk", 1000, 10*time.Millisecond, 100)
+	add("baseline-dedup", 1, "wrk", 3000, 12*time.Millisecond, 120)
+	add("avatarbus-noindex", 1, "wrk", 2000, 10*time.Millisecond, 80)
 	var b strings.Builder
 	r.ratios(&b)
 	for _, row := range []string{
 		"| 64 | go | 1 | avatarbus, publish_mode batch | 2.00 | 0.50 | 0.50 | – |",
 		"| 64 | go | 2 | avatarbus, publish_mode batch | 1.50 | 2.00 | 1.50 | – |",
 		"| 64 | wrk | 1 | (b) avatarbus | 0.25 | 1.00 | 1.00 | – |",
+		"| 64 | wrk | 1 | baseline + Nats-Msg-Id | 0.75 | 1.20 | 1.20 | – |",
+		"| 64 | wrk | 1 | avatarbus, index off | 0.50 | 1.00 | 0.80 | – |",
 	} {
 		if !strings.Contains(b.String(), row) {
 			t.Errorf("no row %q in\n%s", row, b.String())

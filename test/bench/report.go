@@ -80,7 +80,7 @@ func (r *report) markdown() string {
 func (r *report) ratios(b *strings.Builder) {
 	o := r.opts
 	b.WriteString("\n### Ratios\n\n")
-	b.WriteString("Each avatarbus target divided by (a) baseline of the same connections, load generator and run: req/s (higher is better), p99 and CPU per stored event (lower is better); and its req/s divided by the HTTP ceiling's.\n\n")
+	b.WriteString("Each avatarbus target (and the bridge with dedup) divided by (a) baseline of the same connections, load generator and run: req/s (higher is better), p99 and CPU per stored event (lower is better); and its req/s divided by the HTTP ceiling's.\n\n")
 	b.WriteString("| conns | load gen | run | target | ÷ baseline req/s | ÷ baseline p99 | ÷ baseline CPU/stored event | ÷ ceiling req/s |\n|---:|---|---:|---|---:|---:|---:|---:|\n")
 	col := func(ok bool, v float64) string {
 		if !ok {
@@ -92,7 +92,7 @@ func (r *report) ratios(b *strings.Builder) {
 		for _, lg := range o.loadgens {
 			for run := 1; run <= o.runs; run++ {
 				a, c := r.find("baseline", n, run, lg), r.find("ceiling", n, run, lg)
-				for _, name := range []string{"avatarbus", "avatarbus-batch", "embedded"} {
+				for _, name := range []string{"baseline-dedup", "avatarbus", "avatarbus-noindex", "avatarbus-batch", "embedded"} {
 					x := r.find(name, n, run, lg)
 					if x == nil {
 						continue
@@ -156,6 +156,10 @@ func label(target string) string {
 		return "(c) HTTP ceiling"
 	case "avatarbus-batch":
 		return "avatarbus, publish_mode batch"
+	case "avatarbus-noindex":
+		return "avatarbus, index off"
+	case "baseline-dedup":
+		return "baseline + Nats-Msg-Id"
 	case "embedded":
 		return "avatarbus, embedded nats-server"
 	}

@@ -22,7 +22,14 @@ const (
 	avatarbusPrefix = "avbench"
 	batchStream     = "BENCH_AVATARBUS_BATCH"
 	batchPrefix     = "avbatch"
-	benchSource     = "bench"
+	// The two targets that split avatarbus's cost apart (BENCHMARKS.md "Speed II: what the gap
+	// is made of"): the bridge with JetStream dedup, and avatarbus without its index.
+	dedupStream    = "BENCH_BASELINE_DEDUP"
+	dedupSubject   = "baselinededup.raw"
+	noIndexStream  = "BENCH_AVATARBUS_NOINDEX"
+	noIndexPrefix  = "avnoindex"
+	benchDupWindow = 10 * time.Minute // stream.duplicate_window of every avatarbus target, and of baseline-dedup
+	benchSource    = "bench"
 	// The embedded target's server users (test values of the bench, not secrets): the harness logs
 	// in as avatarbus to purge and count its stream.
 	embeddedPassword         = "bench-avatarbus-password"
@@ -45,7 +52,7 @@ type target struct {
 }
 
 // knownTargets are the names -targets accepts.
-const knownTargets = "baseline, avatarbus, avatarbus-batch, ceiling, embedded"
+const knownTargets = "baseline, baseline-dedup, avatarbus, avatarbus-batch, avatarbus-noindex, ceiling, embedded"
 
 // startTarget starts the named target against natsURL and waits until it is ready. sync is the
 // broker's fsync policy (-sync): the embedded target's own server gets the same.
@@ -72,18 +79,31 @@ func startTarget(ctx context.Context, name, dir string, bins map[string]string, 
 		t.stream, t.shared = baselineStream, true
 		t.proc, err = startChild(dir, name, bins[name], "-nats", natsURL, "-listen", addr, "-stats", side, "-subject", baselineSubject)
 		t.mallocs = func() (uint64, error) { return mallocsExpvar("http://" + side + "/debug/vars") }
+	case "baseline-dedup":
+		// The bridge again, with each request's webhook-id as Nats-Msg-Id on a stream with
+		// avatarbus's duplicate window: what deduplication alone costs the bridge.
+		if _, err := js.CreateOrUpdateStream(wctx, jetstream.StreamConfig{
+			Name: dedupStream, Subjects: []string{"baselinededup.>"}, Storage: jetstream.FileStorage, Duplicates: benchDupWindow,
+		}); err != nil {
+			return nil, fmt.Errorf("baseline-dedup stream: %w", err)
+		}
+		t.stream, t.shared = dedupStream, true
+		t.proc, err = startChild(dir, name, bins["baseline"], "-nats", natsURL, "-listen", addr, "-stats", side, "-subject", dedupSubject, "-msgid")
+		t.mallocs = func() (uint64, error) { return mallocsExpvar("http://" + side + "/debug/vars") }
 	case "ceiling":
 		t.proc, err = startChild(dir, name, bins[name], "-listen", addr, "-stats", side)
 		t.mallocs = func() (uint64, error) { return mallocsExpvar("http://" + side + "/debug/vars") }
-	case "avatarbus", "avatarbus-batch", "embedded":
+	case "avatarbus", "avatarbus-batch", "avatarbus-noindex", "embedded":
 		// "embedded" is avatarbus on its own in-process nats-server (the default single-machine
 		// deployment): not part of the one-server comparison, its CPU includes its server's.
 		// "avatarbus-batch" is avatarbus with nats.publish_mode: batch (issue 17 point 1: group
-		// commit into atomic batches) on the shared server, in a stream of its own.
+		// commit into atomic batches) on the shared server, in a stream of its own;
+		// "avatarbus-noindex" the same with index.enabled: false.
 		t.dedup = true
 		nats := fmt.Sprintf("url: %q", natsURL)
 		stream, prefix := avatarbusStream, avatarbusPrefix
 		var embeddedAddr string
+		extra := ""
 		switch name {
 		case "embedded":
 			if embeddedAddr, err = freeAddr(); err != nil {
@@ -99,12 +119,15 @@ func startTarget(ctx context.Context, name, dir string, bins map[string]string, 
 			nats += ", publish_mode: batch"
 			stream, prefix = batchStream, batchPrefix
 			t.shared = true
+		case "avatarbus-noindex":
+			stream, prefix, extra = noIndexStream, noIndexPrefix, noIndexConfig
+			t.shared = true
 		default:
 			t.shared = true
 		}
 		t.stream = stream
 		cfg := filepath.Join(dir, name+".yaml")
-		if err := os.WriteFile(cfg, []byte(avatarbusConfig(addr, side, nats, stream, prefix)), 0o600); err != nil {
+		if err := os.WriteFile(cfg, []byte(avatarbusConfig(addr, side, nats, stream, prefix)+extra), 0o600); err != nil {
 			return nil, err
 		}
 		t.admin = side
@@ -198,6 +221,9 @@ func (t *target) stop() {
 	t.proc.stop()
 }
 
+// noIndexConfig turns avatarbus's index off (appended to avatarbusConfig).
+const noIndexConfig = "index: { enabled: false }\n"
+
 // avatarbusConfig is the bench's avatarbus configuration: the NATS it uses (nats is the YAML of
 // the nats key: the shared server, or an embedded one), a stream of its own, one Standard Webhooks
 // source, and warnings-only logs (as in production, no line per request).
@@ -210,7 +236,7 @@ stream:
   subject_prefix: %s
   replicas: 1
   max_age: 1h
-  duplicate_window: 10m
+  duplicate_window: %s
 sources:
   - name: %s
     platform: standardwebhooks
@@ -218,7 +244,7 @@ sources:
     events:
       video.done: avatar.video.completed
 log: { level: warn, format: json }
-`, listen, admin, nats, stream, prefix, benchSource, benchSecret)
+`, listen, admin, nats, stream, prefix, benchDupWindow, benchSource, benchSecret)
 }
 
 // purge empties the target's stream between cells, so every cell starts from the same store size.

@@ -1,7 +1,10 @@
 // Command baseline is the webhook bridge a user would write by hand instead of running avatarbus:
 // an Echo handler that reads the body, publishes it unchanged to JetStream with a synchronous
 // js.Publish and answers 200 once the ack is back. No signature check, no normalization, no
-// message id. The bench harness (go run ./bench) measures it side by side with avatarbus.
+// message id. The bench harness (go run ./test/bench) measures it side by side with avatarbus.
+// With -msgid it also sets Nats-Msg-Id from the request's webhook-id header, as a bridge that
+// drops redeliveries must: the harness's baseline-dedup target, which prices JetStream's
+// deduplication apart from everything else avatarbus does.
 package main
 
 import (
@@ -26,6 +29,7 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:8081", "HTTP listen address")
 	stats := flag.String("stats", "", "listen address of /debug/vars (expvar, with memstats), empty: none")
 	subject := flag.String("subject", "webhooks.raw", "subject to publish each body on (a stream must cover it)")
+	msgID := flag.Bool("msgid", false, "set Nats-Msg-Id from the webhook-id header (JetStream dedup)")
 	flag.Parse()
 
 	nc, err := nats.Connect(*natsURL, nats.Name("baseline"))
@@ -45,7 +49,11 @@ func main() {
 		if err != nil {
 			return c.NoContent(http.StatusBadRequest)
 		}
-		if _, err := js.Publish(c.Request().Context(), *subject, body); err != nil {
+		m := &nats.Msg{Subject: *subject, Data: body}
+		if *msgID {
+			m.Header = nats.Header{jetstream.MsgIDHeader: {c.Request().Header.Get("webhook-id")}}
+		}
+		if _, err := js.PublishMsg(c.Request().Context(), m); err != nil {
 			return c.NoContent(http.StatusServiceUnavailable)
 		}
 		return c.NoContent(http.StatusOK)
