@@ -77,4 +77,16 @@ func BenchmarkPublish(b *testing.B) {
 			return err
 		})
 	})
+	// The bridge with the dedup id alone (test/bench's baseline-dedup): what JetStream's
+	// deduplication, which DESIGN.md §5 requires, costs apart from the other two headers.
+	b.Run("bridge-msgid", func(b *testing.B) {
+		run(b, func(ev *envelope.Event) error {
+			body, err := envelope.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			_, err = bk.JS.Publish(context.Background(), "avatar.video.completed.acme", body, jetstream.WithMsgID(ev.ID))
+			return err
+		})
+	})
 }
