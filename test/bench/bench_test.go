@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
 	"os"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/avatarbus/avatarbus/internal/broker/brokertest"
+	"github.com/avatarbus/avatarbus/internal/index"
 	"github.com/avatarbus/avatarbus/verify"
 )
 
@@ -103,5 +109,44 @@ func TestProcCPUReadsThisProcess(t *testing.T) {
 	}
 	if got <= 0 || got > selfCPU()+time.Second {
 		t.Fatalf("procCPU = %s, getrusage = %s", got, selfCPU())
+	}
+}
+
+// TestPurgeEmptiesTheIndex: between cells the harness empties a target's stream and the index
+// bucket avatarbus writes for it, so that no cell runs on the keys of the cells before it; a
+// target without an index bucket is purged all the same.
+func TestPurgeEmptiesTheIndex(t *testing.T) {
+	srv := brokertest.RunJetStream(t)
+	_, js := brokertest.Connect(t, srv.ClientURL())
+	ctx := context.Background()
+	for _, name := range []string{"WITH_INDEX", "WITHOUT"} {
+		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{strings.ToLower(name) + ".>"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, strings.ToLower(name)+".x", []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "WITH_INDEX" + index.BucketSuffix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx, "id.k.1", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"WITH_INDEX", "WITHOUT"} {
+		tg := &target{name: name, stream: name, js: js}
+		if err := tg.purge(ctx); err != nil {
+			t.Fatalf("purge %s: %v", name, err)
+		}
+	}
+	for _, name := range []string{"WITH_INDEX", "KV_WITH_INDEX" + index.BucketSuffix, "WITHOUT"} {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := s.CachedInfo().State.Msgs; n != 0 {
+			t.Errorf("%s holds %d messages after purge", name, n)
+		}
 	}
 }
