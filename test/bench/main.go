@@ -4,12 +4,14 @@
 //	go run ./test/bench                       # full run, a markdown report on stdout
 //	go run ./test/bench -duration 3s -conns 1,64 -e2e=false -broker=false   # a quick look
 //	go run ./test/bench -sync always -targets baseline,avatarbus,avatarbus-batch,embedded -conns 64,256 -runs 3
+//	go run ./test/bench -targets baseline,avatarbus-noindex,baseline-dedup,avatarbus -conns 64 -loadgen both -runs 3 -max-rate 40000 -broker=false -e2e=false
 //
 // It builds and starts, as separate processes: nats-server (JetStream, file storage, default
 // settings, or with -sync always an fsync before every ack), (a) test/bench/baseline (Echo →
 // synchronous js.Publish of the raw body → 200), (b) the real `avatarbus serve` with a Standard
 // Webhooks source (verification and normalization on; avatarbus-batch: the same in publish_mode
-// batch), and (c) test/bench/ceiling (Echo reading the body, storing nothing). Each target
+// batch; avatarbus-noindex: with index.enabled false), baseline-dedup (the bridge setting
+// Nats-Msg-Id), and (c) test/bench/ceiling (Echo reading the body, storing nothing). Each target
 // publishes into a stream of its own. A closed-loop load generator in this process sends
 // pre-signed ~1 KiB Standard Webhooks requests with unique webhook-ids over keep-alive
 // connections, one http.Client per connection, at each connection count in turn, the targets
@@ -69,7 +71,7 @@ func main() {
 	flag.StringVar(&conns, "conns", "1,16,64,256", "connection counts")
 	flag.IntVar(&o.size, "size", 1024, "webhook body size in bytes")
 	flag.IntVar(&o.maxRate, "max-rate", 40000, "highest expected req/s: sizes the set of pre-signed requests")
-	flag.StringVar(&targets, "targets", "baseline,avatarbus,ceiling", "HTTP targets, in the order each cell runs them; add embedded for avatarbus on its own in-process nats-server")
+	flag.StringVar(&targets, "targets", "baseline,avatarbus,ceiling", "HTTP targets, in the order each cell runs them (known: "+knownTargets+"); embedded is avatarbus on its own in-process nats-server")
 	flag.BoolVar(&o.broker, "broker", true, "measure the broker alone with nats bench js pub sync/async")
 	flag.IntVar(&o.brokerMsgs, "broker-msgs", 200000, "messages per nats bench run")
 	flag.BoolVar(&o.e2e, "e2e", true, "measure POST → durable consumer latency at a fixed rate")
