@@ -74,8 +74,8 @@ type Cluster struct {
 }
 
 // RunCluster starts an n-node JetStream cluster (file storage, fresh stores) on free loopback
-// ports, waits until it has elected a JetStream meta leader, and stops every node when the test
-// ends.
+// ports, waits until it has elected a JetStream meta leader that sees every node, and stops every
+// node when the test ends.
 func RunCluster(t testing.TB, n int) *Cluster {
 	t.Helper()
 	return runCluster(t, n, false)
@@ -136,7 +136,7 @@ func runCluster(t testing.TB, n int, viaLinks bool) *Cluster {
 			c.Stop(i)
 		}
 	})
-	c.WaitMetaLeader(30 * time.Second)
+	c.WaitReady(30 * time.Second)
 	return c
 }
 
@@ -258,20 +258,28 @@ func (c *Cluster) StreamLeader(stream string) int {
 	return -1
 }
 
-// WaitMetaLeader waits until a running node is the JetStream meta leader, failing the test after
-// timeout. Streams can be created from then on.
-func (c *Cluster) WaitMetaLeader(timeout time.Duration) {
+// WaitReady waits until a running node is the JetStream meta leader and that leader sees every
+// running node online with JetStream (the peers it places replicas on), failing the test after
+// timeout. A leader alone is not enough: until the others' first stats reach it, creating an R3
+// stream fails with "no suitable peers for placement, peer offline" (seen in CI).
+func (c *Cluster) WaitReady(timeout time.Duration) {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
+		running := 0
 		for i := range c.opts {
-			if srv := c.Server(i); srv != nil && srv.JetStreamIsLeader() {
+			if c.Server(i) != nil {
+				running++
+			}
+		}
+		for i := range c.opts {
+			if srv := c.Server(i); srv != nil && srv.JetStreamIsLeader() && len(srv.JetStreamClusterPeers()) == running {
 				return
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	c.t.Fatalf("brokertest: no JetStream meta leader within %s", timeout)
+	c.t.Fatalf("brokertest: no JetStream meta leader seeing every running node within %s", timeout)
 }
 
 // Connect connects a client to url, as a service reading the stream would, and closes it when the
