@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/avatarbus/avatarbus/subjects"
@@ -187,19 +188,16 @@ func (c *counter) firstAt(ctx context.Context, t time.Time) (seq uint64, ok bool
 	if cons.CachedInfo().NumPending == 0 {
 		return 0, false, nil
 	}
-	msgs, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	msgs, err := fetch(ctx, cons, 1)
 	if err != nil {
 		return 0, false, fmt.Errorf("adminapi: read by time: %w", err)
 	}
-	for m := range msgs.Messages() {
+	for _, m := range msgs {
 		md, err := m.Metadata()
 		if err != nil {
 			return 0, false, fmt.Errorf("adminapi: read by time: %w", err)
 		}
 		seq = md.Sequence.Stream
-	}
-	if err := msgs.Error(); err != nil {
-		return 0, false, fmt.Errorf("adminapi: read by time: %w", err)
 	}
 	return seq, seq != 0, nil
 }
@@ -213,13 +211,11 @@ func (c *counter) read(ctx context.Context, lo, top uint64, n int) ([]*Event, er
 	defer c.drop(ctx, cons)
 	var out []*Event
 	for len(out) < n {
-		msgs, err := cons.Fetch(n-len(out), jetstream.FetchMaxWait(5*time.Second))
+		msgs, err := fetch(ctx, cons, n-len(out))
 		if err != nil {
 			return nil, fmt.Errorf("adminapi: read %d matching events from seq %d: %w", n, lo, err)
 		}
-		got := 0
-		for m := range msgs.Messages() {
-			got++
+		for _, m := range msgs {
 			md, err := m.Metadata()
 			if err != nil {
 				return nil, fmt.Errorf("adminapi: read from seq %d: %w", lo, err)
@@ -229,14 +225,39 @@ func (c *counter) read(ctx context.Context, lo, top uint64, n int) ([]*Event, er
 			}
 			out = append(out, eventOf(md.Sequence.Stream, m.Subject(), md.Timestamp, m.Headers(), m.Data()))
 		}
-		if err := msgs.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, fmt.Errorf("adminapi: read from seq %d: %w", lo, err)
-		}
-		if got == 0 {
+		if len(msgs) == 0 {
 			break // fewer than counted: some expired meanwhile
 		}
 	}
 	return out, nil
+}
+
+// fetch reads up to n messages of cons, asking again for a second while nobody answers: a
+// consumer just created on a cluster can take a moment before its node serves pull requests (a
+// list failed so in CI with "no responders"; nats.go's ordered consumer retries the same way).
+func fetch(ctx context.Context, cons jetstream.Consumer, n int) ([]jetstream.Msg, error) {
+	for wait := 20 * time.Millisecond; ; wait *= 2 {
+		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, err
+		}
+		var msgs []jetstream.Msg
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+		err = batch.Error()
+		if errors.Is(err, jetstream.ErrNoMessages) {
+			err = nil
+		}
+		if !errors.Is(err, nats.ErrNoResponders) || len(msgs) > 0 || wait > time.Second {
+			return msgs, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // drop deletes cons.
