@@ -19,14 +19,17 @@ var (
 	ErrNotEnvelope = errors.New("stored message is not an envelope")
 )
 
-// fetchAttempts bounds how often StreamIDs re-creates its consumer in a row after a failed fetch.
-const fetchAttempts = 10
+// stallLimit bounds how long StreamIDs goes on re-creating its consumer while reading nothing. A
+// cluster whose partition has just healed answered "JetStream system temporarily unavailable" to
+// every consumer create for over 5 s on a loaded CI machine (10 tries 500 ms apart were not
+// enough), so the bound is time, not tries.
+const stallLimit = time.Minute
 
 // StreamIDs reads every message of stream through an ordered consumer and returns how many
 // messages carry each Nats-Msg-Id. It checks on the way that each header equals the envelope id in
 // the body (ErrIDMismatch otherwise) and that each body is an envelope (ErrNotEnvelope). A failed
 // fetch (a cluster node that has just rejoined may route a request nowhere for a moment) resumes
-// after the last message read, with a new consumer.
+// after the last message read, with a new consumer, for up to stallLimit without progress.
 func StreamIDs(ctx context.Context, js jetstream.JetStream, stream string) (map[string]int, error) {
 	s, err := js.Stream(ctx, stream)
 	if err != nil {
@@ -38,17 +41,20 @@ func StreamIDs(ctx context.Context, js jetstream.JetStream, stream string) (map[
 	}
 	ids := make(map[string]int, info.State.Msgs)
 	var read, lastSeq uint64
-	for failures := 0; read < info.State.Msgs; {
+	for progressed := time.Now(); read < info.State.Msgs; {
 		n, last, err := readFrom(ctx, s, lastSeq+1, info.State.Msgs-read, ids)
 		read, lastSeq = read+n, max(lastSeq, last)
 		if errors.Is(err, ErrIDMismatch) || errors.Is(err, ErrNotEnvelope) {
 			return nil, err
 		}
 		if err == nil && n > 0 {
-			failures = 0
+			progressed = time.Now()
 			continue
 		}
-		if failures++; failures >= fetchAttempts || ctx.Err() != nil {
+		if n > 0 {
+			progressed = time.Now()
+		}
+		if time.Since(progressed) >= stallLimit || ctx.Err() != nil {
 			return nil, fmt.Errorf("stream %s: read %d of %d messages: %w", stream, read, info.State.Msgs, errors.Join(err, ctx.Err()))
 		}
 		select {
