@@ -47,12 +47,11 @@ func StreamIDs(ctx context.Context, js jetstream.JetStream, stream string) (map[
 		if errors.Is(err, ErrIDMismatch) || errors.Is(err, ErrNotEnvelope) {
 			return nil, err
 		}
-		if err == nil && n > 0 {
-			progressed = time.Now()
-			continue
-		}
 		if n > 0 {
 			progressed = time.Now()
+			if err == nil {
+				continue
+			}
 		}
 		if time.Since(progressed) >= stallLimit || ctx.Err() != nil {
 			return nil, fmt.Errorf("stream %s: read %d of %d messages: %w", stream, read, info.State.Msgs, errors.Join(err, ctx.Err()))
